@@ -1,0 +1,60 @@
+"""Contacts (the people who write to us) and their companies.
+
+The contact register grows in the contacts issue; the ticket core only needs who asked and
+for which company.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Company(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    organisation_number = models.CharField(_("organisation number"), max_length=20, blank=True)
+    customer_number = models.CharField(_("customer number"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail address"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        verbose_name=_("company"),
+    )
+    # The login a contact uses for the portal, if they have one.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contact",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in (self.name or self.email).replace("@", " ").split() if p]
+        return "".join(p[0] for p in parts[:2]).upper()

@@ -1,0 +1,530 @@
+"""Every change to a ticket goes through these functions — from the agent UI today, and from
+mail, the portal, the API, rules and jobs later.
+
+Each action is one `transaction.atomic` unit: it locks the ticket row, checks the rules of the
+status model and the optimistic-concurrency version, writes one history entry per changed field,
+keeps the search index current, and publishes an event; notifications happen on commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Model
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpa.accounts.models import User
+from helpa.crm.models import Contact
+from helpa.lib import events
+from helpa.lib.html import html_to_text, sanitize_html
+
+from . import search
+from .models import (
+    Article,
+    ArticleKind,
+    Attachment,
+    Channel,
+    HistoryEntry,
+    NumberSeries,
+    Queue,
+    Status,
+    Ticket,
+)
+
+# Fields an action may change through `update_ticket`, in the order history shows them.
+EDITABLE_FIELDS = [
+    "title",
+    "description",
+    "status",
+    "priority",
+    "type",
+    "category",
+    "queue",
+    "team",
+    "owner",
+    "contact",
+    "company",
+    "due_at",
+    "hidden_until",
+    "on_hold_until",
+    "is_draft",
+    "parent",
+]
+
+
+class TicketError(Exception):
+    """A change the rules refuse; the message is for the user, shown on the form."""
+
+
+class OwnerRequired(TicketError):
+    pass
+
+
+@dataclass
+class StaleTicket(TicketError):
+    """The ticket changed since the user loaded it; `changes` are the entries they did not see."""
+
+    changes: list[HistoryEntry]
+
+    def __str__(self) -> str:
+        return _("Someone else changed this ticket while you were editing it.")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a user, or a named machine part (a rule, a job, the mail gateway)."""
+
+    user: User | None = None
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(self.user) if self.user else self.name
+
+
+def as_actor(actor: User | Actor | None) -> Actor:
+    if isinstance(actor, Actor):
+        return actor
+    return Actor(user=actor) if actor is not None else Actor(name="Helpa")
+
+
+# --- Creating tickets -------------------------------------------------------------------------
+
+
+def _next_ticket_number() -> int:
+    """Draw the next number of the running series. The UPDATE locks the series row until commit,
+    so concurrent creations never share a number."""
+    updated = NumberSeries.objects.filter(name="ticket").update(next_value=F("next_value") + 1)
+    if not updated:
+        NumberSeries.objects.get_or_create(name="ticket")
+        NumberSeries.objects.filter(name="ticket").update(next_value=F("next_value") + 1)
+    return NumberSeries.objects.values_list("next_value", flat=True).get(name="ticket") - 1
+
+
+@transaction.atomic
+def open_ticket(
+    actor: User | Actor | None,
+    *,
+    queue: Queue,
+    title: str,
+    description: str = "",
+    channel: str = Channel.AGENT,
+    attachments: Sequence[UploadedFile] = (),
+    **fields: Any,
+) -> Ticket:
+    """Create a ticket. `description` is HTML (sanitised here); `fields` are further model fields
+    (status, priority, type, category, team, owner, contact, company, due_at, hidden_until,
+    on_hold_until, is_draft, parent)."""
+    who = as_actor(actor)
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"open_ticket got unknown fields: {sorted(unknown)}")
+    title = (title or "").strip()
+    if not title:
+        raise TicketError(_("A ticket needs a title."))
+    status = fields.get("status", Status.NEW)
+    if status != Status.NEW and not fields.get("owner"):
+        raise OwnerRequired(_("A ticket needs an owner before it can leave the status New."))
+    contact: Contact | None = fields.get("contact")
+    if contact and contact.company_id and not fields.get("company"):
+        fields["company"] = contact.company
+    now = timezone.now()
+    ticket = Ticket(
+        number=_next_ticket_number(),
+        queue=queue,
+        title=title,
+        channel=channel,
+        created_by=who.user,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    _set_description(ticket, description)
+    _stamp_status_times(ticket, status, now)
+    ticket.save()
+    HistoryEntry.objects.create(
+        ticket=ticket,
+        actor=who.user,
+        actor_name=who.name,
+        field="created",
+        new_value=ticket.display_number,
+        version=ticket.version,
+        created_at=now,
+    )
+    if attachments:
+        _store_attachments(ticket, None, attachments)
+    if ticket.parent_id:
+        HistoryEntry.objects.create(
+            ticket_id=ticket.parent_id,
+            actor=who.user,
+            actor_name=who.name,
+            field="child_added",
+            new_value=ticket.display_number,
+            version=ticket.parent.version,
+            created_at=now,
+        )
+    search.reindex_ticket(ticket.id)
+    events.publish("ticket.created", ticket=ticket, actor=who)
+    return ticket
+
+
+def _set_description(ticket: Ticket, html: str) -> None:
+    ticket.description = sanitize_html(html)
+    ticket.description_text = html_to_text(ticket.description)
+
+
+def _stamp_status_times(ticket: Ticket, status: str, now: datetime) -> None:
+    if status == Status.RESOLVED and not ticket.resolved_at:
+        ticket.resolved_at = now
+    if status == Status.CLOSED:
+        ticket.closed_at = now
+    if status != Status.ON_HOLD:
+        ticket.on_hold_until = None
+
+
+# --- Changing fields ----------------------------------------------------------------------------
+
+
+def _value_for_history(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Model):
+        return str(value)
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _check_status_rules(ticket: Ticket, new_status: str) -> None:
+    if new_status != Status.NEW and ticket.owner_id is None:
+        raise OwnerRequired(_("A ticket needs an owner before it can leave the status New."))
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().select_related("owner").get(pk=ticket.pk)
+
+
+@transaction.atomic
+def update_ticket(
+    actor: User | Actor | None,
+    ticket: Ticket,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Change fields of a ticket. Refuses a stale save (StaleTicket) when `expected_version` is
+    given and someone changed the ticket since; refuses leaving New without an owner.
+    Returns the fresh ticket; unchanged values are ignored."""
+    who = as_actor(actor)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"update_ticket got unknown fields: {sorted(unknown)}")
+    current = _lock(ticket)
+    if expected_version is not None and current.version != expected_version:
+        missed = list(
+            HistoryEntry.objects.filter(ticket=current, version__gt=expected_version)
+            .select_related("actor")
+            .order_by("id")
+        )
+        raise StaleTicket(changes=missed)
+
+    if "title" in changes and not (changes["title"] or "").strip():
+        raise TicketError(_("A ticket needs a title."))
+    changed: list[tuple[str, Any, Any]] = []
+    for field in EDITABLE_FIELDS:
+        if field not in changes:
+            continue
+        new = changes[field]
+        if field == "description":
+            new = sanitize_html(new or "")
+        if field == "title":
+            new = new.strip()
+        old = getattr(current, field)
+        if old != new:
+            changed.append((field, old, new))
+    if not changed:
+        return current
+
+    now = timezone.now()
+    for field, _old, new in changed:
+        if field == "description":
+            _set_description(current, new)
+        else:
+            setattr(current, field, new)
+    new_status = current.status
+    status_changed = any(f == "status" for f, _o, _n in changed)
+    if status_changed or current.status != Status.NEW:
+        _check_status_rules(current, new_status)
+    if status_changed:
+        _stamp_status_times(current, new_status, now)
+    current.version += 1
+    current.updated_at = now
+    current.save()
+
+    HistoryEntry.objects.bulk_create(
+        HistoryEntry(
+            ticket=current,
+            actor=who.user,
+            actor_name=who.name,
+            field=field,
+            old_value=_value_for_history(old),
+            new_value=_value_for_history(new),
+            version=current.version,
+            created_at=now,
+        )
+        for field, old, new in changed
+    )
+    if any(f in ("title", "description") for f, _o, _n in changed):
+        search.reindex_ticket(current.id)
+    changed_fields = [f for f, _o, _n in changed]
+    events.publish("ticket.changed", ticket=current, actor=who, fields=changed_fields)
+    owner_change = next((c for c in changed if c[0] == "owner"), None)
+    if owner_change and owner_change[2] is not None:
+        events.publish("ticket.assigned", ticket=current, actor=who, owner=owner_change[2])
+    return current
+
+
+def set_status(
+    actor: User | Actor | None,
+    ticket: Ticket,
+    status: str,
+    *,
+    expected_version: int | None = None,
+    on_hold_until: datetime | None = None,
+) -> Ticket:
+    """Move a ticket to a status. For On hold, `on_hold_until` None means "until further notice";
+    a date makes the worker wake it up to Open then."""
+    changes: dict[str, Any] = {"status": status}
+    if status == Status.ON_HOLD:
+        changes["on_hold_until"] = on_hold_until
+    return update_ticket(actor, ticket, changes, expected_version=expected_version)
+
+
+@transaction.atomic
+def close_ticket(
+    actor: User | Actor | None,
+    ticket: Ticket,
+    *,
+    expected_version: int | None = None,
+    close_children: bool = False,
+) -> Ticket:
+    """Close a ticket; with `close_children`, also every open sub-ticket (recorded on each)."""
+    closed = update_ticket(
+        actor, ticket, {"status": Status.CLOSED}, expected_version=expected_version
+    )
+    if close_children:
+        for child in Ticket.objects.filter(parent=closed).exclude(status=Status.CLOSED):
+            if child.owner_id is None:
+                # A child still New and unowned is closed by the parent's closer taking it.
+                update_ticket(
+                    actor, child, {"owner": as_actor(actor).user, "status": Status.CLOSED}
+                )
+            else:
+                update_ticket(actor, child, {"status": Status.CLOSED})
+            HistoryEntry.objects.create(
+                ticket=child,
+                actor=as_actor(actor).user,
+                actor_name=as_actor(actor).name,
+                field="closed_with_parent",
+                new_value=closed.display_number,
+                version=Ticket.objects.values_list("version", flat=True).get(pk=child.pk),
+            )
+    return closed
+
+
+# --- The thread ---------------------------------------------------------------------------------
+
+MENTION = re.compile(r"(?<![\w.])@([\w.+-]+)", re.UNICODE)
+
+
+def mentioned_users(text: str) -> list[User]:
+    """Colleagues named as @handle, where the handle is the local part of their e-mail."""
+    handles = {h.lower().rstrip(".") for h in MENTION.findall(text or "")}
+    if not handles:
+        return []
+    return [u for u in User.objects.agents() if u.email.split("@")[0].lower() in handles]
+
+
+@transaction.atomic
+def add_article(
+    actor: User | Actor | None,
+    ticket: Ticket,
+    kind: str,
+    body_html: str,
+    *,
+    time_spent_minutes: int = 0,
+    attachments: Sequence[UploadedFile] = (),
+    contact: Contact | None = None,
+    author_name: str = "",
+) -> Article:
+    """Add one entry to the thread (a reply, internal note, discussion post or customer message)."""
+    who = as_actor(actor)
+    body = sanitize_html(body_html)
+    if not html_to_text(body).strip() and not attachments:
+        raise TicketError(_("Write something or attach a file."))
+    if time_spent_minutes < 0:
+        raise TicketError(_("Time spent cannot be negative."))
+    now = timezone.now()
+    article = Article.objects.create(
+        ticket=ticket,
+        kind=kind,
+        body_html=body,
+        body_text=html_to_text(body),
+        author=who.user,
+        author_contact=contact,
+        author_name=author_name or who.name,
+        time_spent_minutes=time_spent_minutes,
+        created_at=now,
+    )
+    if attachments:
+        stored = _store_attachments(ticket, article, attachments)
+        _link_inline_images(article, stored)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    search.reindex_ticket(ticket.id)
+    mentions = mentioned_users(article.body_text) if kind == ArticleKind.DISCUSSION else []
+    events.publish(
+        "ticket.article_added", ticket=ticket, article=article, actor=who, mentions=mentions
+    )
+    return article
+
+
+def add_reply(actor: User | Actor | None, ticket: Ticket, body_html: str, **kwargs: Any) -> Article:
+    return add_article(actor, ticket, ArticleKind.REPLY, body_html, **kwargs)
+
+
+def add_note(actor: User | Actor | None, ticket: Ticket, body_html: str, **kwargs: Any) -> Article:
+    return add_article(actor, ticket, ArticleKind.NOTE, body_html, **kwargs)
+
+
+def add_discussion_post(actor: User, ticket: Ticket, body_html: str, **kwargs: Any) -> Article:
+    return add_article(actor, ticket, ArticleKind.DISCUSSION, body_html, **kwargs)
+
+
+@transaction.atomic
+def delete_discussion_post(actor: User, article: Article) -> None:
+    """One may delete one's own discussion posts, never anyone else's, never other kinds.
+    The post stays in the thread as "deleted", and the history says who deleted it."""
+    if article.kind != ArticleKind.DISCUSSION or article.author_id != actor.pk:
+        raise TicketError(_("You can only delete your own discussion posts."))
+    if article.deleted_at:
+        return
+    article.deleted_at = timezone.now()
+    article.save(update_fields=["deleted_at"])
+    HistoryEntry.objects.create(
+        ticket_id=article.ticket_id,
+        actor=actor,
+        field="discussion_deleted",
+        old_value=article.body_text[:200],
+        version=Ticket.objects.values_list("version", flat=True).get(pk=article.ticket_id),
+    )
+    search.reindex_ticket(article.ticket_id)
+
+
+def _store_attachments(
+    ticket: Ticket, article: Article | None, files: Iterable[UploadedFile]
+) -> list[Attachment]:
+    stored = []
+    for upload in files:
+        name = (upload.name or "file").rsplit("/", 1)[-1][:200]
+        attachment = Attachment(
+            ticket=ticket,
+            article=article,
+            filename=name,
+            content_type=(upload.content_type or "application/octet-stream")[:150],
+            size=upload.size or 0,
+        )
+        attachment.file.save(name, upload, save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def _link_inline_images(article: Article, attachments: list[Attachment]) -> None:
+    """A pasted image arrives as an attachment and a `cid:<filename>` reference in the body:
+    point the reference at the stored file and mark the attachment inline."""
+    body = article.body_html
+    inline = []
+    for attachment in attachments:
+        ref = f"cid:{attachment.filename}"
+        if ref in body:
+            url = reverse("tickets:attachment", args=[article.ticket.number, attachment.pk])
+            body = body.replace(ref, url)
+            inline.append(attachment.pk)
+    if inline:
+        article.body_html = body
+        article.save(update_fields=["body_html"])
+        Attachment.objects.filter(pk__in=inline).update(is_inline=True)
+
+
+# --- Followers ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def follow(actor: User | Actor | None, ticket: Ticket, user: User) -> None:
+    """Share a ticket with a colleague: they see it under "followed" and hear of its changes."""
+    if not user.is_agent or ticket.followers.filter(pk=user.pk).exists():
+        return
+    ticket.followers.add(user)
+    who = as_actor(actor)
+    HistoryEntry.objects.create(
+        ticket=ticket,
+        actor=who.user,
+        actor_name=who.name,
+        field="follower_added",
+        new_value=str(user),
+        version=ticket.version,
+    )
+    events.publish("ticket.followed", ticket=ticket, actor=who, follower=user)
+
+
+@transaction.atomic
+def unfollow(actor: User | Actor | None, ticket: Ticket, user: User) -> None:
+    if not ticket.followers.filter(pk=user.pk).exists():
+        return
+    ticket.followers.remove(user)
+    who = as_actor(actor)
+    HistoryEntry.objects.create(
+        ticket=ticket,
+        actor=who.user,
+        actor_name=who.name,
+        field="follower_removed",
+        old_value=str(user),
+        version=ticket.version,
+    )
+
+
+# --- Jobs --------------------------------------------------------------------------------------
+
+WAKE_ACTOR = Actor(name="Helpa (on hold ended)")
+
+
+def wake_on_hold_tickets(now: datetime | None = None) -> int:
+    """Move every on-hold ticket whose time has come back to Open. Idempotent: a ticket already
+    woken (by another worker) is skipped by the status check under the row lock."""
+    now = now or timezone.now()
+    due = Ticket.objects.filter(status=Status.ON_HOLD, on_hold_until__lte=now).values_list(
+        "pk", flat=True
+    )
+    woken = 0
+    for pk in list(due[:500]):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=pk)
+            if (
+                ticket.status != Status.ON_HOLD
+                or not ticket.on_hold_until
+                or ticket.on_hold_until > now
+            ):
+                continue
+            update_ticket(WAKE_ACTOR, ticket, {"status": Status.OPEN})
+            woken += 1
+    return woken

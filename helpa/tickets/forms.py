@@ -1,0 +1,211 @@
+"""Forms of the agent workspace. They validate input; the actions do the changing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from helpa.accounts.models import Team, User
+from helpa.crm.models import Company, Contact
+from helpa.lib.html import text_to_html
+
+from .models import Category, HelpdeskSettings, Priority, Queue, Status, Ticket, TicketType
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files at once; each checked against the admin-set size limit and for emptiness."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, *args: Any, max_bytes: int, **kwargs: Any) -> None:
+        self.max_bytes = max_bytes
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        errors = []
+        for upload in files:
+            if upload.size == 0:
+                errors.append(_("“%(name)s” is empty.") % {"name": upload.name})
+            elif upload.size > self.max_bytes:
+                errors.append(
+                    _("“%(name)s” is %(size)s; the largest file allowed is %(limit)s.")
+                    % {
+                        "name": upload.name,
+                        "size": filesizeformat(upload.size),
+                        "limit": filesizeformat(self.max_bytes),
+                    }
+                )
+        if errors:
+            raise forms.ValidationError(errors)
+        return list(files)
+
+
+def _agent_choices() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(queryset=User.objects.agents(), required=False, label=_("Owner"))
+
+
+def body_from_editor(value: str, editor_mode: str) -> str:
+    """The editor posts HTML in HTML mode and plain text in plain mode: always return HTML."""
+    if editor_mode == HelpdeskSettings.EditorMode.PLAIN:
+        return text_to_html(value)
+    return value
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class TicketForm(forms.ModelForm):
+    """Create or edit a ticket's fields. Which fields show and which are mandatory follows the
+    admin's field rules (T11); the title is always mandatory."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    on_hold_until = forms.DateTimeField(
+        label=_("On hold until"), required=False, widget=DateTimeInput()
+    )
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "title",
+            "description",
+            "queue",
+            "status",
+            "priority",
+            "type",
+            "category",
+            "team",
+            "owner",
+            "contact",
+            "company",
+            "due_at",
+            "hidden_until",
+            "on_hold_until",
+            "is_draft",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 6, "class": "editor-source"}),
+            "due_at": DateTimeInput(),
+            "hidden_until": DateTimeInput(),
+        }
+
+    def __init__(self, *args: Any, user: User, settings: HelpdeskSettings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helpdesk_settings = settings
+        queues = Queue.objects.filter(is_active=True)
+        if not user.is_admin:
+            queues = queues.filter(teams__members=user).distinct()
+        self.fields["queue"].queryset = queues
+        self.fields["owner"] = _agent_choices()
+        self.fields["type"].queryset = TicketType.objects.filter(is_active=True)
+        self.fields["category"].queryset = Category.objects.filter(is_active=True)
+        self.fields["team"].queryset = Team.objects.all()
+        self.fields["contact"].queryset = Contact.objects.select_related("company")
+        self.fields["company"].queryset = Company.objects.all()
+        self.fields["status"].choices = Status.choices
+        self.fields["priority"].choices = Priority.choices
+        self.fields["title"].required = True
+        for name in HelpdeskSettings.OPTIONAL_FIELDS:
+            rule = settings.rule_for(name)
+            if rule == "hidden" and name in self.fields:
+                del self.fields[name]
+            elif rule == "required" and name in self.fields:
+                self.fields[name].required = True
+            elif name in self.fields:
+                self.fields[name].required = False
+        if "description" in self.fields:
+            self.fields["description"].label = _("Description")
+
+    def clean_description(self) -> str:
+        return body_from_editor(
+            self.cleaned_data.get("description") or "", self.helpdesk_settings.editor_mode
+        )
+
+    def changes(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data.pop("version", None)
+        if data.get("status") != Status.ON_HOLD:
+            data.pop("on_hold_until", None)
+        return data
+
+
+class NewTicketForm(TicketForm):
+    attachments = AttachmentsField(label=_("Attachments"), max_bytes=5 * 1024 * 1024)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].max_bytes = self.helpdesk_settings.max_attachment_bytes
+
+
+class ArticleForm(forms.Form):
+    """A reply, an internal note or a discussion post, with files and time spent."""
+
+    KINDS = [("reply", _("Reply")), ("note", _("Internal note")), ("discussion", _("Discussion"))]
+    kind = forms.ChoiceField(choices=KINDS, widget=forms.HiddenInput)
+    body = forms.CharField(
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    time_spent_minutes = forms.IntegerField(
+        label=_("Time spent (minutes)"), required=False, min_value=0, max_value=24 * 60 * 7
+    )
+    attachments = AttachmentsField(label=_("Attachments"), max_bytes=5 * 1024 * 1024)
+
+    def __init__(self, *args: Any, settings: HelpdeskSettings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helpdesk_settings = settings
+        self.fields["attachments"].max_bytes = settings.max_attachment_bytes
+
+    def clean_body(self) -> str:
+        return body_from_editor(
+            self.cleaned_data.get("body") or "", self.helpdesk_settings.editor_mode
+        )
+
+
+class QuickEditForm(forms.Form):
+    """One field of one row of the overview, changed in place."""
+
+    field = forms.ChoiceField(choices=[(f, f) for f in ("status", "priority", "type", "owner")])
+    value = forms.CharField(required=False, max_length=50)
+    version = forms.IntegerField()
+
+    def value_for(self) -> Any:
+        field, raw = self.cleaned_data["field"], self.cleaned_data["value"]
+        if field == "status":
+            if raw not in Status.values:
+                raise forms.ValidationError(_("Unknown status."))
+            return raw
+        if field == "priority":
+            if not raw.isdigit() or int(raw) not in Priority.values:
+                raise forms.ValidationError(_("Unknown priority."))
+            return int(raw)
+        if not raw:
+            return None
+        model = TicketType if field == "type" else User
+        queryset = (
+            TicketType.objects.filter(is_active=True) if field == "type" else User.objects.agents()
+        )
+        if not raw.isdigit():
+            raise forms.ValidationError(_("Unknown value."))
+        try:
+            return queryset.get(pk=int(raw))
+        except model.DoesNotExist as exc:
+            raise forms.ValidationError(_("Unknown value.")) from exc
+
+
+class SavedSearchForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    is_shared = forms.BooleanField(label=_("Share with everyone"), required=False)
+    query = forms.CharField(max_length=2000, required=False, widget=forms.HiddenInput)

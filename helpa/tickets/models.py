@@ -1,0 +1,420 @@
+"""The ticket core: queues, tickets, the thread (articles), attachments, history.
+
+Every change to these rows goes through `actions.py`; models only hold data and the simple
+facts derived from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpa.accounts.models import Team, User
+from helpa.crm.models import Company, Contact
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    WAITING = "waiting", _("Waiting on contact")
+    ON_HOLD = "on_hold", _("On hold")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+# Statuses that keep a ticket in the active lists. Resolved behaves like "waiting on contact"
+# but leaves the lists (ServIT's "Löst").
+ACTIVE_STATUSES = [Status.NEW, Status.OPEN, Status.WAITING, Status.ON_HOLD]
+DONE_STATUSES = [Status.RESOLVED, Status.CLOSED]
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("Low")
+    MEDIUM = 2, _("Medium")
+    HIGH = 3, _("High")
+
+
+class Channel(models.TextChoices):
+    AGENT = "agent", _("Created by an agent")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    PORTAL = "portal", _("Portal")
+    FORM = "form", _("Contact form")
+    SMS = "sms", _("SMS")
+    API = "api", _("API")
+
+
+class Queue(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("short name"), max_length=50, unique=True)
+    teams = models.ManyToManyField(Team, related_name="queues", blank=True, verbose_name=_("teams"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("queue")
+        verbose_name_plural = _("queues")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketType(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    instructions = models.TextField(
+        _("instructions"), blank=True, help_text=_("Shown to agents on tickets of this type.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("ticket type")
+        verbose_name_plural = _("ticket types")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NumberSeries(models.Model):
+    """The running series ticket numbers are drawn from (one row per series name)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    next_value = models.BigIntegerField(default=10001)
+
+
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def active(self) -> TicketQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def listed_for(self, user: User, now: datetime | None = None) -> TicketQuerySet:
+        """What belongs in a user's lists: their queues, no one else's drafts, nothing hidden."""
+        now = now or timezone.now()
+        return (
+            self.visible_to(user)
+            .filter(Q(hidden_until__isnull=True) | Q(hidden_until__lte=now))
+            .filter(Q(is_draft=False) | Q(created_by=user))
+        )
+
+    def visible_to(self, user: User) -> TicketQuerySet:
+        """Every ticket a user may open: an admin all, an agent their teams' queues."""
+        if not user.is_authenticated or not user.is_agent:
+            return self.none()
+        if user.is_admin:
+            qs = self
+        else:
+            qs = self.filter(queue__in=Queue.objects.filter(teams__members=user).values("id"))
+        return qs.filter(Q(is_draft=False) | Q(created_by=user))
+
+
+class Ticket(models.Model):
+    number = models.BigIntegerField(_("number"), unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)  # sanitised HTML
+    description_text = models.TextField(blank=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.MEDIUM
+    )
+    type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("type")
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("category")
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, verbose_name=_("queue"))
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("team")
+    )
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_tickets",
+        verbose_name=_("owner"),
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("contact"),
+    )
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("company"),
+    )
+    due_at = models.DateTimeField(_("due date"), null=True, blank=True)
+    hidden_until = models.DateTimeField(_("hidden until"), null=True, blank=True)
+    on_hold_until = models.DateTimeField(_("on hold until"), null=True, blank=True)
+    is_draft = models.BooleanField(_("draft"), default=False)
+    channel = models.CharField(
+        _("source channel"), max_length=16, choices=Channel.choices, default=Channel.AGENT
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent ticket"),
+    )
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    followers = models.ManyToManyField(User, related_name="followed_tickets", blank=True)
+    # Optimistic concurrency: every change increments it; a save based on an older one is refused.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            # The overview's default: "my open tickets", newest first (see PERFORMANCE.md).
+            models.Index(
+                fields=["owner", "-updated_at"],
+                name="ticket_owner_active_idx",
+                condition=Q(status__in=["new", "open", "waiting", "on_hold"]),
+            ),
+            models.Index(
+                fields=["queue", "-updated_at"],
+                name="ticket_queue_active_idx",
+                condition=Q(status__in=["new", "open", "waiting", "on_hold"]),
+            ),
+            models.Index(fields=["-updated_at"], name="ticket_updated_idx"),
+            models.Index(fields=["status", "-updated_at"], name="ticket_status_idx"),
+            models.Index(
+                fields=["on_hold_until"],
+                name="ticket_wake_idx",
+                condition=Q(status="on_hold", on_hold_until__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+    @property
+    def display_number(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.due_at and self.is_active and self.due_at < timezone.now())
+
+
+class ArticleKind(models.TextChoices):
+    CUSTOMER = "customer", _("Customer message")
+    REPLY = "reply", _("Reply")
+    NOTE = "note", _("Internal note")
+    DISCUSSION = "discussion", _("Discussion post")
+    SYSTEM = "system", _("System event")
+
+
+# What a customer may ever see of the thread.
+PUBLIC_KINDS = [ArticleKind.CUSTOMER, ArticleKind.REPLY]
+
+
+class Article(models.Model):
+    """One entry of a ticket's thread: from the customer, from us, or internal."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="articles")
+    kind = models.CharField(max_length=16, choices=ArticleKind.choices)
+    body_html = models.TextField(blank=True)  # sanitised
+    body_text = models.TextField(blank=True)  # plain rendition, for search and plain-text mail
+    author = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
+    author_contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True)
+    author_name = models.CharField(max_length=200, blank=True)
+    time_spent_minutes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="article_thread_idx")]
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind in PUBLIC_KINDS
+
+    @property
+    def is_from_customer(self) -> bool:
+        return self.kind == ArticleKind.CUSTOMER
+
+    @property
+    def display_author(self) -> str:
+        if self.author_id:
+            return str(self.author)
+        if self.author_contact_id:
+            return str(self.author_contact.name)
+        return self.author_name or "Helpa"
+
+    @property
+    def initials(self) -> str:
+        if self.author_id:
+            return self.author.initials
+        if self.author_contact_id:
+            return self.author_contact.initials
+        return (self.author_name[:2] or "H").upper()
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    return f"attachments/{instance.ticket_id}/{timezone.now():%Y%m%d%H%M%S%f}/{filename}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="attachments", null=True, blank=True
+    )
+    file = models.FileField(upload_to=_attachment_path, max_length=500)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=150, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    is_inline = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class HistoryEntry(models.Model):
+    """One changed field (or one event) of a ticket: who, when, from what, to what."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
+    actor_name = models.CharField(max_length=200, blank=True)  # rules, jobs, mail
+    field = models.CharField(max_length=50)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    # The ticket version this change produced: lets a stale save show what changed since.
+    version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "version"], name="history_ticket_idx")]
+
+    @property
+    def display_actor(self) -> str:
+        return str(self.actor) if self.actor_id else (self.actor_name or "Helpa")
+
+
+class Notification(models.Model):
+    """An in-app notice to a colleague: a mention, an assignment, a change on a followed ticket."""
+
+    class Kind(models.TextChoices):
+        MENTION = "mention", _("Mentioned you")
+        ASSIGNED = "assigned", _("Assigned to you")
+        CHANGED = "changed", _("Changed")
+        REPLIED = "replied", _("New message")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    text = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+
+
+class Presence(models.Model):
+    """Who has a ticket open right now, and whether they are typing (refreshed by polling)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    is_typing = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="presence_unique")]
+
+
+class SavedSearch(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_searches")
+    is_shared = models.BooleanField(_("shared with everyone"), default=False)
+    query = models.CharField(max_length=2000)  # the overview's query string
+
+    class Meta:
+        ordering = ["name"]
+
+
+class HelpdeskSettings(models.Model):
+    """Installation-wide settings an admin changes in Helpa's settings pages (one row)."""
+
+    class EditorMode(models.TextChoices):
+        HTML = "html", _("HTML editor")
+        PLAIN = "plain", _("Plain text")
+
+    editor_mode = models.CharField(
+        _("editor"), max_length=8, choices=EditorMode.choices, default=EditorMode.HTML
+    )
+    max_attachment_mb = models.PositiveIntegerField(_("maximum attachment size (MB)"), default=5)
+    # Field name → "hidden" | "optional" | "required", for the fields listed in OPTIONAL_FIELDS.
+    field_rules = models.JSONField(default=dict, blank=True)
+
+    OPTIONAL_FIELDS = [
+        "description",
+        "type",
+        "category",
+        "team",
+        "owner",
+        "contact",
+        "company",
+        "due_at",
+        "hidden_until",
+    ]
+
+    @classmethod
+    def load(cls) -> HelpdeskSettings:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+    def rule_for(self, field: str) -> str:
+        return str(self.field_rules.get(field, "optional"))
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        return self.max_attachment_mb * 1024 * 1024

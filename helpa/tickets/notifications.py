@@ -1,0 +1,52 @@
+"""In-app notifications, written after the change commits (subscribers of ticket events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_noop
+
+from helpa.accounts.models import User
+from helpa.lib import events
+
+from .models import Article, ArticleKind, Notification, Ticket
+
+
+def _notify(users: set[User], ticket: Ticket, kind: str, actor: Any, text: str = "") -> None:
+    actor_user = getattr(actor, "user", None)
+    Notification.objects.bulk_create(
+        Notification(user=u, ticket=ticket, kind=kind, actor=actor_user, text=text[:300])
+        for u in users
+        if u != actor_user and u.is_active
+    )
+
+
+def _watchers(ticket: Ticket) -> set[User]:
+    watchers = set(ticket.followers.all())
+    if ticket.owner_id:
+        watchers.add(ticket.owner)
+    return watchers
+
+
+@events.subscribe("ticket.changed")
+def on_changed(ticket: Ticket, actor: Any, fields: list[str]) -> None:
+    _notify(_watchers(ticket), ticket, Notification.Kind.CHANGED, actor, ", ".join(fields))
+
+
+@events.subscribe("ticket.assigned")
+def on_assigned(ticket: Ticket, actor: Any, owner: User) -> None:
+    _notify({owner}, ticket, Notification.Kind.ASSIGNED, actor, gettext_noop("Assigned to you"))
+
+
+@events.subscribe("ticket.article_added")
+def on_article_added(ticket: Ticket, article: Article, actor: Any, mentions: list[User]) -> None:
+    if mentions:
+        _notify(set(mentions), ticket, Notification.Kind.MENTION, actor, article.body_text[:300])
+    if article.kind != ArticleKind.DISCUSSION:
+        _notify(
+            _watchers(ticket) - set(mentions),
+            ticket,
+            Notification.Kind.REPLIED,
+            actor,
+            article.body_text[:300],
+        )

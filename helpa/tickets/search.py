@@ -1,0 +1,81 @@
+"""Full-text search over a ticket's title, description and whole thread.
+
+PostgreSQL: a `tsvector` column on the ticket table with a GIN index (stemmed with
+settings.SEARCH_CONFIG). SQLite: an FTS5 table whose rowid is the ticket id. Both are kept up to
+date by the actions (`reindex_ticket`) and are created by migration 0002.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+
+from .models import Article, Ticket
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NUMBER = re.compile(r"^#?(\d{1,18})$")
+# PostgreSQL refuses tsvectors over 1 MB; a thread's first 500,000 characters are plenty.
+MAX_DOCUMENT_CHARS = 500_000
+
+
+def _document_parts(ticket_id: int) -> tuple[str, str]:
+    title, description = (
+        Ticket.objects.filter(pk=ticket_id).values_list("title", "description_text").get()
+    )
+    bodies = Article.objects.filter(ticket_id=ticket_id, deleted_at=None).values_list(
+        "body_text", flat=True
+    )
+    rest = "\n".join([description, *bodies])[:MAX_DOCUMENT_CHARS]
+    return title, rest
+
+
+def reindex_ticket(ticket_id: int) -> None:
+    title, rest = _document_parts(ticket_id)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "UPDATE tickets_ticket SET search_document = "
+                "setweight(to_tsvector(%s::regconfig, %s), 'A') || to_tsvector(%s::regconfig, %s) "
+                "WHERE id = %s",
+                [settings.SEARCH_CONFIG, title, settings.SEARCH_CONFIG, rest, ticket_id],
+            )
+        else:
+            cursor.execute("DELETE FROM tickets_ticket_fts WHERE rowid = %s", [ticket_id])
+            cursor.execute(
+                "INSERT INTO tickets_ticket_fts (rowid, title, body) VALUES (%s, %s, %s)",
+                [ticket_id, title, rest],
+            )
+
+
+def _fts5_query(text: str) -> str:
+    """Every word must occur, each also as a prefix ("faktur" finds "fakturan")."""
+    words = _WORD.findall(text)
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def apply_search(queryset: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    text = text.strip()
+    if not text:
+        return queryset
+    number = _NUMBER.match(text)
+    if number:  # "#10042" or "10042": the agent wants that ticket
+        return queryset.filter(number=int(number.group(1)))
+    if connection.vendor == "postgresql":
+        return queryset.extra(
+            where=["tickets_ticket.search_document @@ websearch_to_tsquery(%s::regconfig, %s)"],
+            params=[settings.SEARCH_CONFIG, text],
+        )
+    else:
+        fts_query = _fts5_query(text)
+        if not fts_query:
+            return queryset.none()
+        return queryset.extra(
+            where=[
+                "tickets_ticket.id IN (SELECT rowid FROM tickets_ticket_fts "
+                "WHERE tickets_ticket_fts MATCH %s)"
+            ],
+            params=[fts_query],
+        )

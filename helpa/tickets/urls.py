@@ -1,0 +1,27 @@
+from django.urls import path
+
+from . import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("tickets/", views.overview_page, name="overview"),
+    path("tickets/new/", views.ticket_new, name="new"),
+    path("tickets/saved/", views.saved_search_create, name="saved_search_create"),
+    path("tickets/saved/<int:pk>/delete/", views.saved_search_delete, name="saved_search_delete"),
+    path("t/<int:number>/", views.ticket_detail, name="detail"),
+    path("t/<int:number>/quick/", views.quick_edit, name="quick_edit"),
+    path("t/<int:number>/save/", views.ticket_update, name="update"),
+    path("t/<int:number>/post/", views.ticket_article, name="article"),
+    path("t/<int:number>/close/", views.ticket_close, name="close"),
+    path("t/<int:number>/follow/", views.ticket_follow, name="follow"),
+    path("t/<int:number>/presence/", views.ticket_presence, name="presence"),
+    path(
+        "t/<int:number>/discussion/<int:article_id>/delete/",
+        views.discussion_delete,
+        name="discussion_delete",
+    ),
+    path("t/<int:number>/attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("my-requests/", views.my_requests, name="my_requests"),
+]

@@ -1,0 +1,521 @@
+"""The agent workspace: overview, ticket page, and the small endpoints they call.
+
+Views are thin: they check access through `_ticket_for`, validate with a form and call an action.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from helpa.accounts.models import Team, User
+from helpa.accounts.permissions import agent_required
+from helpa.crm.models import Company
+
+from . import actions, overview
+from .forms import ArticleForm, NewTicketForm, QuickEditForm, SavedSearchForm, TicketForm
+from .models import (
+    ACTIVE_STATUSES,
+    Article,
+    ArticleKind,
+    Attachment,
+    Category,
+    HelpdeskSettings,
+    Notification,
+    Presence,
+    Priority,
+    Queue,
+    SavedSearch,
+    Status,
+    Ticket,
+    TicketType,
+)
+
+PRESENCE_WINDOW = timedelta(seconds=30)
+
+
+def _ticket_for(request: HttpRequest, number: int, *, for_update: bool = False) -> Ticket:
+    """The ticket behind a URL, or 404 when it does not exist *or* the user may not see it
+    (an agent outside the queue learns nothing about the ticket)."""
+    qs = Ticket.objects.visible_to(request.user).select_related(
+        "queue", "owner", "type", "category", "team", "contact", "company", "parent", "created_by"
+    )
+    return get_object_or_404(qs, number=number)
+
+
+def _check_queue_allowed(request: HttpRequest) -> None:
+    """A posted queue the user does not work is a forged form: refuse it outright (403)."""
+    raw = request.POST.get("queue")
+    if not raw or request.user.is_admin:
+        return
+    if (
+        not raw.isdigit()
+        or not Queue.objects.filter(pk=int(raw), teams__members=request.user).exists()
+    ):
+        raise PermissionDenied
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_agent:
+        return redirect("tickets:overview")
+    return redirect("tickets:my_requests")
+
+
+# --- Overview ----------------------------------------------------------------------------------
+
+
+def _filter_options() -> dict[str, Any]:
+    return {
+        "queues": Queue.objects.filter(is_active=True),
+        "teams": Team.objects.all(),
+        "agents": User.objects.agents(),
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "types": TicketType.objects.filter(is_active=True),
+        "categories": Category.objects.filter(is_active=True),
+        "companies": Company.objects.all()[:500],
+    }
+
+
+@agent_required
+def overview_page(request: HttpRequest) -> HttpResponse:
+    result = overview.build_overview(request.user, request.GET)
+    page = Paginator(result.queryset, result.page_size).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    saved = SavedSearch.objects.filter(Q(owner=request.user) | Q(is_shared=True)).select_related(
+        "owner"
+    )
+    context = {
+        "result": result,
+        "page": page,
+        "tickets": list(page.object_list),
+        "tiles": [(key, overview.VIEWS[key]) for key in overview.TILES],
+        "tile_counts": overview.tile_counts(request.user),
+        "views": overview.VIEWS,
+        "query_without_page": params.urlencode(),
+        "current_query": request.GET.urlencode(),
+        "selected": {key: request.GET.getlist(key) for key in overview.FILTER_KEYS},
+        "saved_searches": saved,
+        "saved_search_form": SavedSearchForm(initial={"query": request.GET.urlencode()}),
+        "page_sizes": overview.PAGE_SIZES,
+        **_filter_options(),
+    }
+    template = (
+        "tickets/_overview_results.html"
+        if request.htmx and request.htmx.target == "results"
+        else "tickets/overview.html"
+    )
+    return render(request, template, context)
+
+
+@agent_required
+@require_POST
+def quick_edit(request: HttpRequest, number: int) -> HttpResponse:
+    """Change status, priority, type or owner of one row without leaving the list."""
+    ticket = _ticket_for(request, number)
+    form = QuickEditForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            value = form.value_for()
+            ticket = actions.update_ticket(
+                request.user,
+                ticket,
+                {form.cleaned_data["field"]: value},
+                expected_version=form.cleaned_data["version"],
+            )
+        except actions.StaleTicket:
+            error = _("Changed by someone else meanwhile; the row now shows the latest values.")
+        except actions.TicketError as exc:
+            error = str(exc)
+        except ValidationError as exc:
+            error = "; ".join(exc.messages)
+    else:
+        error = _("That change could not be read.")
+    ticket = _ticket_for(request, number)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect(request.POST.get("next") or reverse("tickets:overview"))
+    return render(
+        request,
+        "tickets/_overview_row.html",
+        {"ticket": ticket, "row_error": error, **_filter_options()},
+    )
+
+
+@agent_required
+@require_POST
+def saved_search_create(request: HttpRequest) -> HttpResponse:
+    form = SavedSearchForm(request.POST)
+    if form.is_valid():
+        query = QueryDict(form.cleaned_data["query"] or "", mutable=True)
+        query.pop("page", None)
+        SavedSearch.objects.create(
+            owner=request.user,
+            name=form.cleaned_data["name"],
+            is_shared=form.cleaned_data["is_shared"],
+            query=query.urlencode(),
+        )
+        messages.success(request, _("Search saved."))
+        return redirect(reverse("tickets:overview") + "?" + query.urlencode())
+    messages.error(request, _("Give the search a name."))
+    return redirect(reverse("tickets:overview") + "?" + (request.POST.get("query") or ""))
+
+
+@agent_required
+@require_POST
+def saved_search_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(SavedSearch, pk=pk)
+    if saved.owner_id != request.user.pk and not request.user.is_admin:
+        raise PermissionDenied
+    saved.delete()
+    messages.success(request, _("Saved search deleted."))
+    return redirect("tickets:overview")
+
+
+# --- Creating ----------------------------------------------------------------------------------
+
+
+@agent_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    settings = HelpdeskSettings.load()
+    parent = None
+    parent_number = request.GET.get("parent") or request.POST.get("parent")
+    if parent_number and str(parent_number).isdigit():
+        parent = _ticket_for(request, int(parent_number))
+    if request.method == "POST":
+        _check_queue_allowed(request)
+        form = NewTicketForm(request.POST, request.FILES, user=request.user, settings=settings)
+        if form.is_valid():
+            data = form.changes()
+            data.pop("attachments", None)
+            queue = data.pop("queue")
+            title = data.pop("title")
+            description = data.pop("description", "")
+            try:
+                ticket = actions.open_ticket(
+                    request.user,
+                    queue=queue,
+                    title=title,
+                    description=description,
+                    attachments=form.cleaned_data.get("attachments") or [],
+                    parent=parent,
+                    **{k: v for k, v in data.items() if v not in (None, "") or k == "is_draft"},
+                )
+            except actions.TicketError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, _("Ticket %(number)s created.") % {"number": ticket.display_number}
+                )
+                return redirect("tickets:detail", number=ticket.number)
+    else:
+        initial: dict[str, Any] = {"status": Status.NEW, "priority": Priority.MEDIUM}
+        if parent:
+            initial.update(
+                queue=parent.queue_id, contact=parent.contact_id, company=parent.company_id
+            )
+        form = NewTicketForm(initial=initial, user=request.user, settings=settings)
+    return render(
+        request, "tickets/new.html", {"form": form, "parent": parent, "settings": settings}
+    )
+
+
+# --- The ticket page ---------------------------------------------------------------------------
+
+
+def _ticket_page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    settings = extra.pop("settings", None) or HelpdeskSettings.load()
+    articles = list(
+        ticket.articles.select_related("author", "author_contact").prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+        )
+    )
+    history = list(ticket.history.select_related("actor").order_by("-created_at", "-id")[:500])
+    children = list(ticket.children.select_related("owner").order_by("number"))
+    followers = list(ticket.followers.all())
+    time_total = sum(a.time_spent_minutes for a in articles)
+    context = {
+        "ticket": ticket,
+        "settings": settings,
+        "thread": [
+            a
+            for a in articles
+            if a.kind in (ArticleKind.CUSTOMER, ArticleKind.REPLY, ArticleKind.SYSTEM)
+        ],
+        "notes": [a for a in articles if a.kind == ArticleKind.NOTE],
+        "discussion": [a for a in articles if a.kind == ArticleKind.DISCUSSION],
+        "loose_attachments": Attachment.objects.filter(ticket=ticket, article=None),
+        "history": history,
+        "children": children,
+        "open_children": [c for c in children if c.status != Status.CLOSED],
+        "followers": followers,
+        "time_total": time_total,
+        "agents": User.objects.agents(),
+        "article_form": extra.pop("article_form", None)
+        or ArticleForm(initial={"kind": "reply"}, settings=settings),
+        "form": extra.pop("form", None)
+        or TicketForm(
+            instance=ticket,
+            initial={"version": ticket.version},
+            user=request.user,
+            settings=settings,
+        ),
+        "statuses": Status.choices,
+        **extra,
+    }
+    return context
+
+
+@agent_required
+def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_for(request, number)
+    Presence.objects.update_or_create(
+        ticket=ticket, user=request.user, defaults={"seen_at": timezone.now(), "is_typing": False}
+    )
+    Notification.objects.filter(user=request.user, ticket=ticket, read_at=None).update(
+        read_at=timezone.now()
+    )
+    return render(request, "tickets/detail.html", _ticket_page_context(request, ticket))
+
+
+@agent_required
+@require_POST
+def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
+    """Save the field panel. A stale version is refused: the page shows what changed meanwhile
+    and keeps everything the agent entered."""
+    ticket = _ticket_for(request, number)
+    _check_queue_allowed(request)
+    settings = HelpdeskSettings.load()
+    form = TicketForm(
+        request.POST,
+        instance=Ticket.objects.get(pk=ticket.pk),
+        user=request.user,
+        settings=settings,
+    )
+    if form.is_valid():
+        try:
+            actions.update_ticket(
+                request.user,
+                ticket,
+                form.changes(),
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except actions.StaleTicket as stale:
+            fresh = _ticket_for(request, number)
+            # Keep the agent's values but let the next save go against the version they saw now.
+            data = request.POST.copy()
+            data["version"] = str(fresh.version)
+            kept = TicketForm(data, instance=fresh, user=request.user, settings=settings)
+            kept.is_valid()
+            return render(
+                request,
+                "tickets/detail.html",
+                _ticket_page_context(
+                    request, fresh, form=kept, stale_changes=stale.changes, settings=settings
+                ),
+                status=409,
+            )
+        except actions.TicketError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Ticket saved."))
+            return redirect("tickets:detail", number=number)
+    return render(
+        request,
+        "tickets/detail.html",
+        _ticket_page_context(request, ticket, form=form, settings=settings),
+        status=400,
+    )
+
+
+@agent_required
+@require_POST
+def ticket_article(request: HttpRequest, number: int) -> HttpResponse:
+    """Post a reply, an internal note or a discussion post (with files and time spent)."""
+    ticket = _ticket_for(request, number)
+    settings = HelpdeskSettings.load()
+    form = ArticleForm(request.POST, request.FILES, settings=settings)
+    if form.is_valid():
+        kind = form.cleaned_data["kind"]
+        try:
+            actions.add_article(
+                request.user,
+                ticket,
+                {
+                    "reply": ArticleKind.REPLY,
+                    "note": ArticleKind.NOTE,
+                    "discussion": ArticleKind.DISCUSSION,
+                }[kind],
+                form.cleaned_data["body"],
+                time_spent_minutes=form.cleaned_data.get("time_spent_minutes") or 0,
+                attachments=form.cleaned_data.get("attachments") or [],
+            )
+        except actions.TicketError as exc:
+            form.add_error("body", str(exc))
+        else:
+            labels = {
+                "reply": _("Reply added."),
+                "note": _("Note added."),
+                "discussion": _("Posted."),
+            }
+            messages.success(request, labels[kind])
+            return redirect(reverse("tickets:detail", args=[number]) + f"#{kind}")
+    return render(
+        request,
+        "tickets/detail.html",
+        _ticket_page_context(
+            request,
+            ticket,
+            article_form=form,
+            settings=settings,
+            active_tab=request.POST.get("kind"),
+        ),
+        status=400,
+    )
+
+
+@agent_required
+@require_POST
+def discussion_delete(request: HttpRequest, number: int, article_id: int) -> HttpResponse:
+    ticket = _ticket_for(request, number)
+    article = get_object_or_404(Article, pk=article_id, ticket=ticket)
+    try:
+        actions.delete_discussion_post(request.user, article)
+    except actions.TicketError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    messages.success(request, _("Post deleted."))
+    return redirect(reverse("tickets:detail", args=[number]) + "#discussion")
+
+
+@agent_required
+@require_POST
+def ticket_close(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_for(request, number)
+    version = request.POST.get("version")
+    try:
+        actions.close_ticket(
+            request.user,
+            ticket,
+            expected_version=int(version) if version and version.isdigit() else None,
+            close_children=request.POST.get("close_children") == "on",
+        )
+    except actions.StaleTicket:
+        messages.error(
+            request,
+            _(
+                "Someone else changed this ticket while you were looking at it. Check and close again."
+            ),
+        )
+    except actions.TicketError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Ticket closed."))
+    return redirect("tickets:detail", number=number)
+
+
+@agent_required
+@require_POST
+def ticket_follow(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_for(request, number)
+    raw = request.POST.get("user") or str(request.user.pk)
+    if not raw.isdigit():
+        raise Http404
+    colleague = get_object_or_404(User.objects.agents(), pk=int(raw))
+    if request.POST.get("action") == "remove":
+        actions.unfollow(request.user, ticket, colleague)
+    else:
+        actions.follow(request.user, ticket, colleague)
+    return redirect(reverse("tickets:detail", args=[number]) + "#followers")
+
+
+@agent_required
+@require_POST
+def ticket_presence(request: HttpRequest, number: int) -> HttpResponse:
+    """Polled by the ticket page: records that this agent is here (and typing or not), and
+    answers with who else is viewing or writing."""
+    ticket = _ticket_for(request, number)
+    now = timezone.now()
+    Presence.objects.update_or_create(
+        ticket=ticket,
+        user=request.user,
+        defaults={"seen_at": now, "is_typing": request.POST.get("typing") == "1"},
+    )
+    others = (
+        Presence.objects.filter(ticket=ticket, seen_at__gte=now - PRESENCE_WINDOW)
+        .exclude(user=request.user)
+        .select_related("user")
+    )
+    current_version = Ticket.objects.values_list("version", flat=True).get(pk=ticket.pk)
+    return render(
+        request,
+        "tickets/_presence.html",
+        {
+            "others": others,
+            "ticket": ticket,
+            "current_version": current_version,
+            "seen_version": request.POST.get("version"),
+        },
+    )
+
+
+@agent_required
+def attachment_download(request: HttpRequest, number: int, pk: int) -> FileResponse:
+    ticket = _ticket_for(request, number)
+    attachment = get_object_or_404(Attachment, pk=pk, ticket=ticket)
+    # Images may show inline; everything else downloads, so no uploaded HTML ever renders here.
+    inline = attachment.is_image and attachment.content_type != "image/svg+xml"
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=not inline,
+        filename=attachment.filename,
+        content_type=attachment.content_type if inline else "application/octet-stream",
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- Notifications -----------------------------------------------------------------------------
+
+
+@agent_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        Notification.objects.filter(user=request.user, read_at=None).update(read_at=timezone.now())
+        return redirect("tickets:notifications")
+    items = Notification.objects.filter(user=request.user).select_related("ticket", "actor")[:100]
+    return render(request, "tickets/notifications.html", {"items": items})
+
+
+# --- Customers ---------------------------------------------------------------------------------
+
+
+@login_required
+def my_requests(request: HttpRequest) -> HttpResponse:
+    """What a customer sees after logging in: their own requests (the portal issue builds on it)."""
+    contact = getattr(request.user, "contact", None)
+    tickets = (
+        Ticket.objects.filter(contact=contact, is_draft=False).order_by("-updated_at")[:200]
+        if contact
+        else Ticket.objects.none()
+    )
+    return render(
+        request,
+        "tickets/my_requests.html",
+        {"tickets": tickets, "active_statuses": ACTIVE_STATUSES},
+    )

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from helpa.accounts import views as account_views
+from helpa.accounts.forms import LoginForm
+from helpa.tickets import views as ticket_views
+
+urlpatterns = [
+    path("", ticket_views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html",
+            authentication_form=LoginForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", account_views.set_language, name="set_language"),
+    path("", include("helpa.tickets.urls")),
+    path("settings/", include("helpa.administration.urls")),
+    path("django-admin/", admin.site.urls),
+]
