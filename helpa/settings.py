@@ -175,6 +175,7 @@ USE_TZ = True
 # --- Files ---------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = DATA_DIR / "files"
 MEDIA_URL = "/files/"  # never served directly: downloads go through a permission check
 STORAGES = {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import Team, User
@@ -76,6 +78,19 @@ class TicketForm(forms.ModelForm):
     on_hold_until = forms.DateTimeField(
         label=_("On hold until"), required=False, widget=DateTimeInput()
     )
+    hold_for_days = forms.TypedChoiceField(
+        label=_("On hold for"),
+        choices=[
+            ("", _("Until further notice, or the date above")),
+            ("1", _("1 day")),
+            ("3", _("3 days")),
+            ("7", _("1 week")),
+            ("30", _("30 days")),
+        ],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
 
     class Meta:
         model = Ticket
@@ -105,6 +120,12 @@ class TicketForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User, settings: HelpdeskSettings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helpdesk_settings = settings
+        # Validation writes posted values onto the instance; keep what was stored before.
+        self.stored_dates = {
+            name: getattr(self.instance, name)
+            for name in ("due_at", "hidden_until", "on_hold_until")
+            if self.instance.pk
+        }
         queues = Queue.objects.filter(is_active=True)
         if not user.is_admin:
             queues = queues.filter(teams__members=user).distinct()
@@ -137,8 +158,17 @@ class TicketForm(forms.ModelForm):
     def changes(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data.pop("version", None)
+        hold_for_days = data.pop("hold_for_days", None)
+        for name in ("due_at", "hidden_until", "on_hold_until"):
+            # The date inputs show minutes only; an untouched value must not count as a change.
+            stored = self.stored_dates.get(name)
+            if stored and data.get(name) == stored.replace(second=0, microsecond=0):
+                data[name] = stored
         if data.get("status") != Status.ON_HOLD:
             data.pop("on_hold_until", None)
+        elif hold_for_days:
+            # "On hold for a period": the worker wakes the ticket when the period ends.
+            data["on_hold_until"] = timezone.now() + timedelta(days=hold_for_days)
         return data
 
 

@@ -144,9 +144,11 @@
   // --- "On hold until" only matters for the On hold status. ---------------------------------
   function setupHoldUntil() {
     document.querySelectorAll("select[name=status]").forEach(function (select) {
-      var holder = select.form && select.form.querySelector(".hold-until");
-      if (!holder) return;
-      function toggle() { holder.hidden = select.value !== "on_hold"; }
+      var holders = select.form ? select.form.querySelectorAll(".hold-until") : [];
+      if (!holders.length) return;
+      function toggle() {
+        holders.forEach(function (holder) { holder.hidden = select.value !== "on_hold"; });
+      }
       select.addEventListener("change", toggle);
       toggle();
     });
