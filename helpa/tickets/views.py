@@ -375,7 +375,8 @@ def ticket_article(request: HttpRequest, number: int) -> HttpResponse:
                 "discussion": _("Posted."),
             }
             messages.success(request, labels[kind])
-            return redirect(reverse("tickets:detail", args=[number]) + f"#{kind}")
+            tab = {"reply": "conversation", "note": "notes", "discussion": "discussion"}[kind]
+            return redirect(reverse("tickets:detail", args=[number]) + f"#{tab}")
     return render(
         request,
         "tickets/detail.html",
