@@ -211,7 +211,7 @@ def _check_status_rules(ticket: Ticket, new_status: str) -> None:
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("owner").get(pk=ticket.pk)
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
 @transaction.atomic
