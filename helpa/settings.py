@@ -120,6 +120,9 @@ else:
             "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         }
     }
+# Points a process at another database of the same server (a test's worker at the test database).
+if envstr("HELPA_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = envstr("HELPA_DATABASE_NAME")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Full-text search configuration on PostgreSQL (stemming language).
@@ -138,7 +141,7 @@ else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": envstr("HELPA_HUEY_NAME", "helpa"),
-        "filename": str(DATA_DIR / "huey.sqlite3"),
+        "filename": envstr("HELPA_HUEY_FILE") or str(DATA_DIR / "huey.sqlite3"),
     }
 HUEY["immediate"] = envbool("HELPA_HUEY_IMMEDIATE", TESTING)
 HUEY["utc"] = True
