@@ -193,7 +193,7 @@ def _stamp_status_times(ticket: Ticket, status: str, now: datetime) -> None:
 # --- Changing fields ----------------------------------------------------------------------------
 
 
-def _value_for_history(value: Any) -> str:
+def value_for_history(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Model):
@@ -277,8 +277,8 @@ def update_ticket(
             actor=who.user,
             actor_name=who.name,
             field=field,
-            old_value=_value_for_history(old),
-            new_value=_value_for_history(new),
+            old_value=value_for_history(old),
+            new_value=value_for_history(new),
             version=current.version,
             created_at=now,
         )

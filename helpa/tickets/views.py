@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
+from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,6 +34,7 @@ from .models import (
     Attachment,
     Category,
     HelpdeskSettings,
+    HistoryEntry,
     Notification,
     Presence,
     Priority,
@@ -294,6 +296,26 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     return render(request, "tickets/detail.html", _ticket_page_context(request, ticket))
 
 
+def _merge_after_stale_save(
+    posted: QueryDict, form: TicketForm, fresh: Ticket, missed: list[HistoryEntry]
+) -> QueryDict:
+    """The form to show after a refused stale save: what the agent changed is kept; a field
+    the agent left alone but a colleague changed shows the colleague's value, so saving again
+    never silently undoes the colleague's work. The next save is checked against this version."""
+    data = posted.copy()
+    data["version"] = str(fresh.version)
+    value_when_loaded: dict[str, str] = {}
+    for entry in missed:  # oldest first: the first entry of a field holds its value back then
+        value_when_loaded.setdefault(entry.field, entry.old_value)
+    current = model_to_dict(fresh, fields=list(value_when_loaded))
+    for field, old_value in value_when_loaded.items():
+        if field not in form.fields or field not in form.cleaned_data:
+            continue
+        if actions.value_for_history(form.cleaned_data[field]) == old_value:
+            data[field] = "" if current.get(field) is None else current[field]
+    return data
+
+
 @agent_required
 @require_POST
 def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
@@ -318,9 +340,7 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
             )
         except actions.StaleTicket as stale:
             fresh = _ticket_for(request, number)
-            # Keep the agent's values but let the next save go against the version they saw now.
-            data = request.POST.copy()
-            data["version"] = str(fresh.version)
+            data = _merge_after_stale_save(request.POST, form, fresh, stale.changes)
             kept = TicketForm(data, instance=fresh, user=request.user, settings=settings)
             kept.is_valid()
             return render(
