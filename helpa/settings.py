@@ -179,6 +179,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 MEDIA_ROOT = DATA_DIR / "files"
 MEDIA_URL = "/files/"  # never served directly: downloads go through a permission check
 STORAGES = {
