@@ -23,8 +23,8 @@ test: install lint
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check helpa bench
-	$(BIN)/ruff format --check helpa bench
+	$(BIN)/ruff check helpa $(wildcard bench)
+	$(BIN)/ruff format --check helpa $(wildcard bench)
 
 bench: install
 	$(BIN)/python -m bench
