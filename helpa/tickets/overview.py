@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import User
@@ -52,6 +54,9 @@ SORTS = {
     "-status": "-status",
 }
 PAGE_SIZES = [25, 50, 100, 200]
+# Counting every match of a broad search over a million tickets costs more than the page itself;
+# beyond this many the overview says "more than …" and pages on.
+COUNT_LIMIT = 10_000
 FILTER_KEYS = ["queue", "team", "owner", "status", "priority", "type", "category", "company", "due"]
 
 
@@ -159,3 +164,15 @@ def tile_counts(user: User) -> dict[str, int]:
         waiting=Count("id", filter=Q(status=Status.WAITING)),
         on_hold=Count("id", filter=Q(status=Status.ON_HOLD)),
     )
+
+
+class CappedPaginator(Paginator):
+    """A paginator whose count stops at COUNT_LIMIT + 1 (shown as "more than 10,000")."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: COUNT_LIMIT + 1].count()
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > COUNT_LIMIT

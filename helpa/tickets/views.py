@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
@@ -44,6 +43,7 @@ from .models import (
     Ticket,
     TicketType,
 )
+from .templatetags.helpa_tags import option_choices
 
 PRESENCE_WINDOW = timedelta(seconds=30)
 
@@ -80,22 +80,42 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _filter_options() -> dict[str, Any]:
+    agents = list(User.objects.agents())
+    types = list(TicketType.objects.filter(is_active=True))
     return {
         "queues": Queue.objects.filter(is_active=True),
         "teams": Team.objects.all(),
-        "agents": User.objects.agents(),
+        "agents": agents,
         "statuses": Status.choices,
         "priorities": Priority.choices,
-        "types": TicketType.objects.filter(is_active=True),
+        "types": types,
         "categories": Category.objects.filter(is_active=True),
         "companies": Company.objects.all()[:500],
+        "labels": {
+            "status": _("Status"),
+            "priority": _("Priority"),
+            "type": _("Type"),
+            "owner": _("Owner"),
+            "queue": _("Queue"),
+            "due": _("Due"),
+            "changed": _("Changed"),
+            "draft": _("Draft"),
+        },
+        # The quick-edit selects of every row, escaped once per page.
+        "quick_choices": {
+            "status": option_choices(Status.choices),
+            "priority": option_choices(Priority.choices),
+            "type": option_choices([("", "–"), *((t.pk, t) for t in types)]),
+            "owner": option_choices([("", _("Nobody")), *((a.pk, a) for a in agents)]),
+        },
     }
 
 
 @agent_required
 def overview_page(request: HttpRequest) -> HttpResponse:
     result = overview.build_overview(request.user, request.GET)
-    page = Paginator(result.queryset, result.page_size).get_page(request.GET.get("page"))
+    paginator = overview.CappedPaginator(result.queryset, result.page_size)
+    page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     saved = SavedSearch.objects.filter(Q(owner=request.user) | Q(is_shared=True)).select_related(
@@ -279,6 +299,12 @@ def _ticket_page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> 
             settings=settings,
         ),
         "statuses": Status.choices,
+        # Labels every thread entry shows, translated once per page rather than per entry.
+        "kind_labels": {
+            **{kind: str(label) for kind, label in ArticleKind.choices},
+            "delete": _("Delete"),
+            "deleted": _("This post was deleted."),
+        },
         **extra,
     }
     return context

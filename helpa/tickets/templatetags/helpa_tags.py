@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from helpa.tickets.models import Priority, Status
@@ -71,3 +73,21 @@ def minutes(value: int) -> str:
 def mention_handle(user: Any) -> str:
     """What to type after @ to mention a colleague (see actions.mentioned_users)."""
     return str(getattr(user, "email", "")).split("@")[0]
+
+
+@register.simple_tag
+def options(choices: list[tuple[str, str]], current: object) -> str:
+    """`<option>`s for a select (`choices` already escaped by `option_choices`), built in Python: the overview renders one per row and field,
+    which is thousands per page — far too slow as template loops."""
+    selected = "" if current is None else str(current)
+    return mark_safe(
+        "".join(
+            f'<option value="{value}"{" selected" if value == selected else ""}>{label}</option>'
+            for value, label in choices
+        )
+    )
+
+
+def option_choices(pairs: Any) -> list[tuple[str, str]]:
+    """(value, label) pairs escaped once, ready for `options`."""
+    return [(escape(str(value)), escape(str(label))) for value, label in pairs]
