@@ -207,5 +207,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("HELPA_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "INFO"}},
+    # The worker prints its own log lines; passing them to the root logger too would double them.
+    "loggers": {"huey": {"level": "INFO", "propagate": False}},
 }
