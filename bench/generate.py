@@ -78,7 +78,7 @@ def _load_postgres(count: int, agents: list[int], queues: list[int], rng: random
                      ELSE (ARRAY['new','open','waiting','on_hold'])[1 + g %% 4] END,
                 1 + g %% 3,
                 (%s::bigint[])[1 + g %% %s],
-                CASE WHEN g %% 100 >= 97 AND g %% 4 = 0 THEN NULL ELSE (%s::bigint[])[1 + (g / 7) %% %s] END,
+                CASE WHEN g %% 100 >= 97 AND g %% 4 = 0 THEN NULL ELSE (%s::bigint[])[1 + (g / 100) %% %s] END,
                 false, 'email', 1,
                 now() - (g::float / %s) * interval '1000 days',
                 now() - (g::float / %s) * interval '1000 days' + interval '1 hour',
@@ -124,7 +124,7 @@ def _load_sqlite(count: int, agents: list[int], queues: list[int], rng: random.R
         for g in range(1, count + 1):
             active = g % 100 >= 97
             status = statuses[g % 4] if active else ("resolved" if g % 5 == 0 else "closed")
-            owner = None if active and g % 4 == 0 else agents[(g // 7) % len(agents)]
+            owner = None if active and g % 4 == 0 else agents[(g // 100) % len(agents)]
             updated = now - g / count * 1000 * 86400
             body = bodies[g % SENTENCES]
             batch.append(

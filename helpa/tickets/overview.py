@@ -56,7 +56,7 @@ SORTS = {
 PAGE_SIZES = [25, 50, 100, 200]
 # Counting every match of a broad search over a million tickets costs more than the page itself;
 # beyond this many the overview says "more than …" and pages on.
-COUNT_LIMIT = 10_000
+COUNT_LIMIT = 1_000
 FILTER_KEYS = ["queue", "team", "owner", "status", "priority", "type", "category", "company", "due"]
 
 
@@ -153,21 +153,22 @@ def build_overview(user: User, params: QueryDict) -> Overview:
 
 
 def tile_counts(user: User) -> dict[str, int]:
-    """All six tiles in one aggregate query over the active tickets the user may list."""
+    """All six tiles in one aggregate query over the active tickets the user may list.
+    Counting a column of ticket_tiles_idx (not the id) lets PostgreSQL answer from the index."""
     now = timezone.now()
     base = Ticket.objects.listed_for(user, now).filter(status__in=ACTIVE_STATUSES)
     return base.aggregate(
-        new=Count("id", filter=Q(status=Status.NEW)),
-        open=Count("id", filter=Q(status=Status.OPEN)),
-        mine=Count("id", filter=Q(owner=user)),
-        overdue=Count("id", filter=Q(due_at__lt=now)),
-        waiting=Count("id", filter=Q(status=Status.WAITING)),
-        on_hold=Count("id", filter=Q(status=Status.ON_HOLD)),
+        new=Count("queue", filter=Q(status=Status.NEW)),
+        open=Count("queue", filter=Q(status=Status.OPEN)),
+        mine=Count("queue", filter=Q(owner=user)),
+        overdue=Count("queue", filter=Q(due_at__lt=now)),
+        waiting=Count("queue", filter=Q(status=Status.WAITING)),
+        on_hold=Count("queue", filter=Q(status=Status.ON_HOLD)),
     )
 
 
 class CappedPaginator(Paginator):
-    """A paginator whose count stops at COUNT_LIMIT + 1 (shown as "more than 10,000")."""
+    """A paginator whose count stops at COUNT_LIMIT + 1 (shown as "more than 1,000")."""
 
     @cached_property
     def count(self) -> int:

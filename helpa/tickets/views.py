@@ -100,6 +100,7 @@ def _filter_options() -> dict[str, Any]:
             "due": _("Due"),
             "changed": _("Changed"),
             "draft": _("Draft"),
+            "nobody": _("Nobody"),
         },
         # The quick-edit selects of every row, escaped once per page.
         "quick_choices": {

@@ -154,7 +154,21 @@
     });
   }
 
+  // --- Overview rows: long choice lists (owners, types) arrive once, in a <template>. -------
+  function fillQuickSelects(root) {
+    root.querySelectorAll("select[data-options]").forEach(function (select) {
+      var source = document.getElementById("options-" + select.dataset.options);
+      if (!source || select.dataset.filled) return;
+      var current = select.value;
+      select.innerHTML = source.innerHTML;
+      select.value = current;
+      select.dataset.filled = "1";
+    });
+  }
+
   ready(function () {
+    fillQuickSelects(document);
+    document.body.addEventListener("htmx:afterSwap", function () { fillQuickSelects(document); });
     setupComposer();
     setupTabs();
     setupEditors();
