@@ -15,4 +15,8 @@ class AccountsConfig(AppConfig):
             # The user's chosen language follows them to every device they log in on.
             request.session["helpa_language"] = getattr(user, "language", "")  # type: ignore[attr-defined]
 
-        user_logged_in.connect(remember_language, dispatch_uid="helpa-remember-language")
+        # weak=False: the receiver is a local function, which a weak reference would lose as
+        # soon as ready() returns (the language then never followed the user to a new login).
+        user_logged_in.connect(
+            remember_language, weak=False, dispatch_uid="helpa-remember-language"
+        )

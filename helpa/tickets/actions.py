@@ -160,7 +160,11 @@ def open_ticket(
         created_at=now,
     )
     if attachments:
-        _store_attachments(ticket, None, attachments)
+        stored = _store_attachments(ticket, None, attachments)
+        # An image pasted into the description arrives like one pasted into a reply.
+        ticket.description, inline = _point_at_attachments(ticket, ticket.description, stored)
+        if inline:
+            ticket.save(update_fields=["description"])
     if ticket.parent_id:
         HistoryEntry.objects.create(
             ticket_id=ticket.parent_id,
@@ -449,21 +453,29 @@ def _store_attachments(
     return stored
 
 
-def _link_inline_images(article: Article, attachments: list[Attachment]) -> None:
-    """A pasted image arrives as an attachment and a `cid:<filename>` reference in the body:
+def _point_at_attachments(
+    ticket: Ticket, html: str, attachments: list[Attachment]
+) -> tuple[str, list[int]]:
+    """A pasted image arrives as an attachment and a `cid:<filename>` reference in the HTML:
     point the reference at the stored file and mark the attachment inline."""
-    body = article.body_html
     inline = []
     for attachment in attachments:
         ref = f"cid:{attachment.filename}"
-        if ref in body:
-            url = reverse("tickets:attachment", args=[article.ticket.number, attachment.pk])
-            body = body.replace(ref, url)
+        if ref in html:
+            url = reverse("tickets:attachment", args=[ticket.number, attachment.pk])
+            html = html.replace(ref, url)
             inline.append(attachment.pk)
     if inline:
-        article.body_html = body
-        article.save(update_fields=["body_html"])
         Attachment.objects.filter(pk__in=inline).update(is_inline=True)
+    return html, inline
+
+
+def _link_inline_images(article: Article, attachments: list[Attachment]) -> None:
+    article.body_html, inline = _point_at_attachments(
+        article.ticket, article.body_html, attachments
+    )
+    if inline:
+        article.save(update_fields=["body_html"])
 
 
 # --- Followers ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -46,8 +46,9 @@ SORTS = {
     "-number": "number",
     "priority": "-priority",
     "-priority": "priority",
-    "due": "due_at",
-    "-due": "-due_at",
+    # Tickets without a due date last in both directions (SQLite would put them first).
+    "due": F("due_at").asc(nulls_last=True),
+    "-due": F("due_at").desc(nulls_last=True),
     "title": "title",
     "-title": "-title",
     "status": "status",
