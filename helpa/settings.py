@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "helpa.accounts",
     "helpa.crm",
     "helpa.tickets",
+    "helpa.mail",
     "helpa.administration",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -201,6 +202,10 @@ EMAIL_BACKEND = (
     else envstr("HELPA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 )
 DEFAULT_FROM_EMAIL = envstr("HELPA_FROM_EMAIL", "helpa@localhost")
+# The installation's outgoing mail server, e.g. smtp://user:password@mail.example.com:587
+# (STARTTLS), smtps://… (TLS) or smtp://127.0.0.1:25 (plain). A queue may set its own.
+# Unset: outgoing mail waits in the outbox, with the reason shown on each message.
+HELPA_SMTP_URL = envstr("HELPA_SMTP_URL")
 
 LOGGING = {
     "version": 1,

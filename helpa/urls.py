@@ -21,5 +21,6 @@ urlpatterns = [
     path("language/", account_views.set_language, name="set_language"),
     path("", include("helpa.tickets.urls")),
     path("settings/", include("helpa.administration.urls")),
+    path("mail/", include("helpa.mail.urls")),
     path("django-admin/", admin.site.urls),
 ]

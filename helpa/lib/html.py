@@ -42,10 +42,13 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    # data-remote-src: a mail's remote image, not loaded until the agent asks (see mail_html).
+    "img": {"src", "alt", "title", "width", "height", "data-remote-src"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
 }
+# Elements whose content goes with them (a mail's <title> or <style> is no text of the message).
+DROPPED_WITH_CONTENT = {"script", "style", "title", "template", "noscript"}
 # cid: is how mail and pasted images point at an attachment of the same message.
 URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
 
@@ -55,6 +58,7 @@ def sanitize_html(value: str) -> str:
         value or "",
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        clean_content_tags=DROPPED_WITH_CONTENT,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
@@ -63,6 +67,15 @@ def sanitize_html(value: str) -> str:
 _BLOCK_END = re.compile(r"</(p|div|li|tr|h[1-6]|blockquote|pre)>|<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 _BLANK_LINES = re.compile(r"\n{3,}")
+
+
+_REMOTE_IMAGE_SRC = re.compile(r'(<img\b[^>]*?) src="(https?://[^"]*)"', re.IGNORECASE)
+
+
+def sanitize_mail_html(value: str) -> str:
+    """Sanitise a mail's HTML and block its remote images: a remote image is a tracking pixel
+    until the agent chooses to load it, so its address moves to `data-remote-src`."""
+    return _REMOTE_IMAGE_SRC.sub(r'\1 data-remote-src="\2"', sanitize_html(value))
 
 
 def html_to_text(value: str) -> str:

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MailConfig(AppConfig):
+    name = "helpa.mail"
+    verbose_name = _("Mail")
+
+    def ready(self) -> None:
+        from . import subscribers  # noqa: F401  (ticket events that cause outgoing mail)

@@ -1,0 +1,579 @@
+"""One pipeline for every message that comes in, whichever way it came.
+
+`ingest_message` stores the raw bytes and what became of them in one transaction: the
+`InboundMail` row, the ticket or article, the attachments, the history, the auto-reply in the
+outbox. It commits before the caller removes the message from its source (IMAP flag or delete,
+POP3 delete, the SMTP 250, the pipe's exit 0), so a crash anywhere means the message is fetched
+again and then recognised as a duplicate — stored exactly once.
+
+A message that cannot be processed (a bug, a database constraint) is still stored, raw, as a
+failed mail an admin can download and re-process; the next message is not held up.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from html import escape
+
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpa.accounts.models import Role, User
+from helpa.crm.models import Contact
+from helpa.tickets import actions
+from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Status, Ticket
+
+from . import outbound
+from .models import (
+    FailingAddress,
+    InboundMail,
+    MailAddress,
+    Mailbox,
+    MailSettings,
+    OutgoingMail,
+    Participant,
+    QueueMail,
+)
+from .parsing import MailPart, ParsedMail, content_hash, parse_message
+
+log = logging.getLogger(__name__)
+MAIL_ACTOR = actions.Actor(name="Mail")
+TICKET_TAG = re.compile(r"\[#(\d{1,18})\]")
+# A reply to a closed ticket starts a new one; to a resolved/waiting/on-hold one it reopens it.
+REOPENED_BY_A_REPLY = {Status.WAITING, Status.RESOLVED, Status.ON_HOLD}
+
+
+class TemporaryFailure(Exception):
+    """The message could not be stored now (database down, disk full): the sender should try
+    again later. Nothing was stored."""
+
+
+@dataclass
+class IngestResult:
+    inbound: InboundMail | None
+    duplicate: bool = False
+
+    @property
+    def ticket(self) -> Ticket | None:
+        return self.inbound.ticket if self.inbound else None
+
+
+def queue_for_recipients(addresses: Sequence[str]) -> Queue | None:
+    """The queue bound to the first of these addresses that belongs to one."""
+    lowered = [a.strip().lower() for a in addresses if a]
+    if not lowered:
+        return None
+    bound = dict(MailAddress.objects.filter(address__in=lowered).values_list("address", "queue_id"))
+    for address in lowered:
+        if address in bound:
+            return Queue.objects.get(pk=bound[address])
+    return None
+
+
+def dedupe_key(raw: bytes, message_id: str, *, mailbox: Mailbox | None, queue: Queue | None) -> str:
+    scope = f"m{mailbox.pk}" if mailbox else f"q{queue.pk if queue else 0}"
+    if message_id:
+        return f"{scope}:{message_id}"[:400]
+    return f"{scope}:sha256:{content_hash(raw)}"
+
+
+def ingest_message(
+    raw: bytes,
+    *,
+    source: str,
+    queue: Queue | None = None,
+    mailbox: Mailbox | None = None,
+    envelope_recipients: Sequence[str] = (),
+) -> IngestResult:
+    """Store one message and make it part of a ticket. Raises TemporaryFailure only when
+    nothing could be stored; every other outcome is recorded on the InboundMail row."""
+    try:
+        return _ingest(raw, source, queue, mailbox, envelope_recipients)
+    except OperationalError as exc:  # the database is down, locked too long, or the disk full
+        raise TemporaryFailure(str(exc)) from exc
+    except OSError as exc:  # the raw file could not be written
+        raise TemporaryFailure(str(exc)) from exc
+
+
+def _ingest(
+    raw: bytes,
+    source: str,
+    queue: Queue | None,
+    mailbox: Mailbox | None,
+    envelope_recipients: Sequence[str],
+) -> IngestResult:
+    queue = queue or (mailbox.queue if mailbox else None)
+    parsed: ParsedMail | None = None
+    parse_error = ""
+    try:
+        parsed = parse_message(raw)
+    except Exception:  # noqa: BLE001 — a parser bug must not lose the message
+        parse_error = traceback.format_exc(limit=5)
+        log.exception("could not parse a message of %d bytes", len(raw))
+    if queue is None and parsed is not None:
+        queue = queue_for_recipients(
+            [*envelope_recipients, *(a for _n, a in parsed.to), *(a for _n, a in parsed.cc)]
+        )
+    key = dedupe_key(raw, parsed.message_id if parsed else "", mailbox=mailbox, queue=queue)
+    if InboundMail.objects.filter(dedupe_key=key).exists():
+        return IngestResult(inbound=None, duplicate=True)
+
+    try:
+        with transaction.atomic():
+            inbound = _store_raw(raw, key, source, queue, mailbox, parsed)
+            if parsed is None:
+                _mark_failed(inbound, parse_error)
+            else:
+                _process_or_fail(inbound, parsed)
+    except IntegrityError:
+        # The same message, stored a moment ago by another process (dedupe_key is unique).
+        if InboundMail.objects.filter(dedupe_key=key).exists():
+            return IngestResult(inbound=None, duplicate=True)
+        raise
+    return IngestResult(inbound=inbound)
+
+
+def _store_raw(
+    raw: bytes,
+    key: str,
+    source: str,
+    queue: Queue | None,
+    mailbox: Mailbox | None,
+    parsed: ParsedMail | None,
+) -> InboundMail:
+    inbound = InboundMail(
+        source=source,
+        mailbox=mailbox,
+        queue=queue,
+        size=len(raw),
+        dedupe_key=key,
+        state=InboundMail.State.FAILED,  # until processing says otherwise
+    )
+    if parsed is not None:
+        inbound.message_id = parsed.message_id
+        inbound.from_address = parsed.from_address[:300]
+        inbound.from_name = parsed.from_name[:300]
+        inbound.subject = parsed.subject[:500]
+        inbound.is_automatic = bool(parsed.automatic_reason)
+    inbound.raw.save("message.eml", ContentFile(raw), save=False)
+    inbound.save()
+    return inbound
+
+
+def _mark_failed(inbound: InboundMail, error: str) -> None:
+    inbound.state = InboundMail.State.FAILED
+    inbound.error = error[:5000]
+    inbound.processed_at = timezone.now()
+    inbound.save(update_fields=["state", "error", "processed_at"])
+
+
+def _process_or_fail(inbound: InboundMail, parsed: ParsedMail) -> None:
+    try:
+        with transaction.atomic():  # a savepoint: a failure undoes the ticket, keeps the raw
+            process(inbound, parsed)
+    except Exception:  # noqa: BLE001 — stored as failed, shown to admins, re-processable
+        log.exception("could not process inbound mail %s", inbound.pk)
+        _mark_failed(inbound, traceback.format_exc(limit=8))
+
+
+def reprocess(inbound: InboundMail) -> InboundMail:
+    """Run a failed or held message through the pipeline again (an admin's button)."""
+    with inbound.raw.open("rb") as f:
+        raw = f.read()
+    parsed = parse_message(raw)
+    with transaction.atomic():
+        inbound.error = ""
+        inbound.message_id = parsed.message_id
+        inbound.from_address = parsed.from_address[:300]
+        inbound.from_name = parsed.from_name[:300]
+        inbound.subject = parsed.subject[:500]
+        inbound.save()
+        _process_or_fail(inbound, parsed)
+    inbound.refresh_from_db()
+    return inbound
+
+
+# --- What becomes of a message ----------------------------------------------------------------
+
+
+def process(inbound: InboundMail, parsed: ParsedMail, *, release_held: bool = False) -> None:
+    """Decide and do: reject, record a bounce, ignore our own mail, hold, thread or open."""
+    settings = MailSettings.load()
+    if inbound.size > settings.max_message_bytes:
+        _reject_oversize(inbound, parsed, settings)
+        return
+    if parsed.is_delivery_report:
+        _record_delivery_report(inbound, parsed)
+        return
+    if parsed.message_id and OutgoingMail.objects.filter(message_id=parsed.message_id).exists():
+        _finish(inbound, InboundMail.State.IGNORED, reason=_("Our own outgoing message."))
+        return
+    if inbound.queue is None:
+        _finish(
+            inbound,
+            InboundMail.State.FAILED,
+            reason=_("No queue is bound to any recipient address."),
+        )
+        return
+
+    ticket, reason, related = find_thread(parsed, inbound.queue)
+    if ticket is not None:
+        article = _add_to_ticket(ticket, parsed, inbound)
+        _finish(inbound, InboundMail.State.STORED, reason, ticket=ticket, article=article)
+        return
+
+    queue_mail = QueueMail.for_queue(inbound.queue)
+    if queue_mail.new_mail == QueueMail.NewMail.REVIEW and not release_held:
+        _finish(inbound, InboundMail.State.HELD, reason=_("Held for review: a new ticket."))
+        return
+    ticket, article = _open_ticket(inbound.queue, parsed, inbound, related)
+    _finish(inbound, InboundMail.State.STORED, reason, ticket=ticket, article=article)
+    if queue_mail.auto_reply and not parsed.automatic_reason:
+        send_auto_reply(ticket, parsed, queue_mail)
+
+
+def _finish(
+    inbound: InboundMail,
+    state: str,
+    reason: str,
+    *,
+    ticket: Ticket | None = None,
+    article: Article | None = None,
+) -> None:
+    inbound.state = state
+    inbound.thread_reason = reason[:500]
+    inbound.ticket = ticket
+    inbound.article = article
+    inbound.processed_at = timezone.now()
+    inbound.save(update_fields=["state", "thread_reason", "ticket", "article", "processed_at"])
+
+
+# --- Threading ----------------------------------------------------------------------------------
+
+
+def find_thread(parsed: ParsedMail, queue: Queue) -> tuple[Ticket | None, str, Ticket | None]:
+    """The ticket this mail continues, why, and — when it names a ticket but may not join it —
+    that ticket, so the new one can point at it. The reason is shown to agents."""
+    candidate, reason = _ticket_named_by(parsed)
+    if candidate is None:
+        return None, _("New ticket: the mail names no earlier message or ticket."), None
+    if candidate.status == Status.CLOSED:
+        return (
+            None,
+            _("New ticket: %(reason)s, but %(ticket)s is closed.")
+            % {"reason": reason, "ticket": candidate.display_number},
+            candidate,
+        )
+    if not is_participant(candidate, parsed.from_address):
+        return (
+            None,
+            _("New ticket: %(reason)s, but the sender %(sender)s takes no part in %(ticket)s.")
+            % {
+                "reason": reason,
+                "sender": parsed.from_address,
+                "ticket": candidate.display_number,
+            },
+            candidate,
+        )
+    return (
+        candidate,
+        _("Added to %(ticket)s: %(reason)s.")
+        % {
+            "ticket": candidate.display_number,
+            "reason": reason,
+        },
+        None,
+    )
+
+
+def _ticket_named_by(parsed: ParsedMail) -> tuple[Ticket | None, str]:
+    ids = parsed.thread_ids
+    if ids:
+        known: dict[str, tuple[int, str]] = {}
+        for mid, ticket_id, article_id in OutgoingMail.objects.filter(
+            message_id__in=ids, ticket__isnull=False
+        ).values_list("message_id", "ticket_id", "article_id"):
+            known[mid] = (ticket_id, _("our reply %(id)s") % {"id": article_id or mid})
+        for mid, ticket_id, article_id in InboundMail.objects.filter(
+            message_id__in=ids, ticket__isnull=False
+        ).values_list("message_id", "ticket_id", "article_id"):
+            known.setdefault(mid, (ticket_id, _("message %(id)s") % {"id": article_id or mid}))
+        for mid in ids:  # nearest first
+            if mid in known:
+                ticket_id, what = known[mid]
+                header = "In-Reply-To" if mid in parsed.in_reply_to else "References"
+                return Ticket.objects.get(pk=ticket_id), _("%(header)s %(mid)s is %(what)s") % {
+                    "header": header,
+                    "mid": mid,
+                    "what": what,
+                }
+    match = TICKET_TAG.search(parsed.subject)
+    if match:
+        ticket = Ticket.objects.filter(number=int(match.group(1))).first()
+        if ticket is not None:
+            return ticket, _("the subject carries the tag %(tag)s") % {"tag": match.group(0)}
+    return None, ""
+
+
+def is_participant(ticket: Ticket, address: str) -> bool:
+    """The contact, a CC'd address, a follower or an agent may add to a ticket by mail."""
+    address = address.lower()
+    if not address:
+        return False
+    if ticket.contact_id and Contact.objects.filter(pk=ticket.contact_id, email=address).exists():
+        return True
+    if Participant.objects.filter(ticket=ticket, address=address).exists():
+        return True
+    return User.objects.filter(
+        Q(role__in=[Role.ADMIN, Role.AGENT]) | Q(followed_tickets=ticket),
+        email__iexact=address,
+        is_active=True,
+    ).exists()
+
+
+# --- Tickets and articles -----------------------------------------------------------------------
+
+
+def contact_for(address: str, name: str) -> Contact | None:
+    """The contact with this address; an unknown sender becomes a new contact (M4)."""
+    if not address:
+        return None
+    contact = Contact.objects.filter(email=address).order_by("id").first()
+    if contact is None:
+        contact = Contact.objects.create(name=(name or address.split("@")[0])[:200], email=address)
+    return contact
+
+
+def _agent_with(address: str) -> User | None:
+    return User.objects.agents().filter(email__iexact=address).first() if address else None
+
+
+def _uploads(parts: Sequence[MailPart]) -> list[SimpleUploadedFile]:
+    used: set[str] = set()
+    uploads = []
+    for part in parts:
+        name = part.filename
+        stem, dot, ext = name.rpartition(".")
+        n = 2
+        while name in used:  # two parts named image.png must not share a cid: reference
+            name = f"{stem}-{n}.{ext}" if dot else f"{ext}-{n}"
+            n += 1
+        used.add(name)
+        part.filename = name
+        uploads.append(SimpleUploadedFile(name, part.payload, content_type=part.content_type))
+    return uploads
+
+
+def _body_with_file_references(parsed: ParsedMail) -> str:
+    """Inline images are referenced as cid:<Content-ID>; the ticket actions resolve
+    cid:<filename> to the stored file."""
+    html = parsed.html
+    for part in parsed.attachments:
+        if part.content_id:
+            html = html.replace(f"cid:{part.content_id}", f"cid:{part.filename}")
+    return html
+
+
+def _add_participants(ticket: Ticket, parsed: ParsedMail, queue: Queue) -> None:
+    ours = set(MailAddress.objects.values_list("address", flat=True))
+    contact_address = (
+        Contact.objects.filter(pk=ticket.contact_id).values_list("email", flat=True).first()
+        if ticket.contact_id
+        else None
+    )
+    wanted = {
+        a
+        for _n, a in [*parsed.to, *parsed.cc, ("", parsed.from_address)]
+        if a and a not in ours and a != contact_address
+    }
+    existing = set(
+        Participant.objects.filter(ticket=ticket, address__in=wanted).values_list(
+            "address", flat=True
+        )
+    )
+    Participant.objects.bulk_create(
+        Participant(ticket=ticket, address=a) for a in sorted(wanted - existing)
+    )
+
+
+def _paragraph(text: str) -> str:
+    return f"<p>{escape(text)}</p>"
+
+
+def _add_to_ticket(ticket: Ticket, parsed: ParsedMail, inbound: InboundMail) -> Article:
+    agent = _agent_with(parsed.from_address)
+    uploads = _uploads(parsed.attachments)
+    body = _body_with_file_references(parsed) or _paragraph(_("(empty message)"))
+    if agent is not None:
+        # A colleague answering a notice by mail: kept internal until they reply properly.
+        article = actions.add_article(agent, ticket, ArticleKind.NOTE, body, attachments=uploads)
+    else:
+        contact = contact_for(parsed.from_address, parsed.from_name)
+        article = actions.add_article(
+            MAIL_ACTOR,
+            ticket,
+            ArticleKind.CUSTOMER,
+            body,
+            attachments=uploads,
+            contact=contact,
+            author_name=parsed.from_name or parsed.from_address,
+        )
+        if ticket.status in REOPENED_BY_A_REPLY:
+            status = Status.OPEN if ticket.owner_id else Status.NEW
+            actions.update_ticket(MAIL_ACTOR, ticket, {"status": status})
+    _add_participants(ticket, parsed, ticket.queue)
+    return article
+
+
+def _open_ticket(
+    queue: Queue, parsed: ParsedMail, inbound: InboundMail, related: Ticket | None
+) -> tuple[Ticket, Article]:
+    contact = contact_for(parsed.from_address, parsed.from_name)
+    title = parsed.subject.strip() or _("(no subject)")
+    ticket = actions.open_ticket(
+        MAIL_ACTOR, queue=queue, title=title[:200], channel=Channel.EMAIL, contact=contact
+    )
+    uploads = _uploads(parsed.attachments)
+    body = _body_with_file_references(parsed) or _paragraph(_("(empty message)"))
+    article = actions.add_article(
+        MAIL_ACTOR,
+        ticket,
+        ArticleKind.CUSTOMER,
+        body,
+        attachments=uploads,
+        contact=contact,
+        author_name=parsed.from_name or parsed.from_address,
+    )
+    if related is not None:
+        actions.add_article(
+            MAIL_ACTOR,
+            ticket,
+            ArticleKind.SYSTEM,
+            _paragraph(_("This mail refers to %(ticket)s.") % {"ticket": related.display_number}),
+        )
+    _add_participants(ticket, parsed, queue)
+    return ticket, article
+
+
+# --- Automatic mail -----------------------------------------------------------------------------
+
+
+def may_send_automatic_mail(address: str, ticket: Ticket | None) -> bool:
+    """Two auto-responders must never ping-pong: caps per address per ticket and per day, and
+    nothing to an address our mail bounced from."""
+    if not address or FailingAddress.objects.filter(address=address).exists():
+        return False
+    settings = MailSettings.load()
+    automatic = _automatic_mail_to(address)
+    if ticket is not None and automatic.filter(ticket=ticket).count() >= (
+        settings.auto_mails_per_ticket
+    ):
+        return False
+    since = timezone.now() - timedelta(days=1)
+    return automatic.filter(created_at__gte=since).count() < settings.auto_mails_per_day
+
+
+def _automatic_mail_to(address: str) -> QuerySet[OutgoingMail]:
+    # `recipients` is a JSON list; the first recipient of an automatic mail is its addressee.
+    return OutgoingMail.objects.filter(
+        kind__in=list(outbound.AUTOMATIC_KINDS), recipients__0=address
+    )
+
+
+def send_auto_reply(ticket: Ticket, parsed: ParsedMail, queue_mail: QueueMail) -> None:
+    address = parsed.reply_to or parsed.from_address
+    if not may_send_automatic_mail(address, ticket):
+        return
+    from .texts import auto_reply  # noqa: PLC0415
+
+    subject, text = auto_reply(ticket, queue_mail)
+    outbound.queue_mail(
+        kind=OutgoingMail.Kind.AUTO_REPLY,
+        queue=ticket.queue,
+        to=[address],
+        subject=outbound.subject_with_tag(ticket, subject),
+        text=text,
+        ticket=ticket,
+        in_reply_to=parsed.message_id,
+        references=[*parsed.references, parsed.message_id] if parsed.message_id else [],
+    )
+
+
+def _reject_oversize(inbound: InboundMail, parsed: ParsedMail, settings: MailSettings) -> None:
+    reason = _("The message is %(size)s MB; the limit is %(limit)s MB.") % {
+        "size": round(inbound.size / 1024 / 1024, 1),
+        "limit": settings.max_message_mb,
+    }
+    _finish(inbound, InboundMail.State.REJECTED, reason)
+    address = parsed.reply_to or parsed.from_address
+    if parsed.automatic_reason or not may_send_automatic_mail(address, None):
+        return
+    from .texts import rejection  # noqa: PLC0415
+
+    subject, text = rejection(parsed.subject, settings.max_message_mb)
+    outbound.queue_mail(
+        kind=OutgoingMail.Kind.REJECTION,
+        queue=inbound.queue,
+        to=[address],
+        subject=subject,
+        text=text,
+        in_reply_to=parsed.message_id,
+        references=[parsed.message_id] if parsed.message_id else [],
+    )
+
+
+def _record_delivery_report(inbound: InboundMail, parsed: ParsedMail) -> None:
+    """A bounce of our mail belongs to the ticket of that mail; the address is marked failing."""
+    original = (
+        OutgoingMail.objects.filter(message_id__in=parsed.bounced_message_ids)
+        .select_related("ticket")
+        .first()
+    )
+    for address in parsed.bounced_recipients:
+        FailingAddress.objects.update_or_create(
+            address=address[:254],
+            defaults={"reason": parsed.subject[:500], "bounced_at": timezone.now()},
+        )
+    recipients = ", ".join(parsed.bounced_recipients) or _("an unknown recipient")
+    if original is None or original.ticket is None:
+        _finish(
+            inbound,
+            InboundMail.State.BOUNCE,
+            _("Delivery report for %(recipients)s; the original mail is not ours or not known.")
+            % {"recipients": recipients},
+        )
+        return
+    article = actions.add_article(
+        MAIL_ACTOR,
+        original.ticket,
+        ArticleKind.SYSTEM,
+        _paragraph(
+            _("Mail to %(recipients)s could not be delivered: %(subject)s")
+            % {"recipients": recipients, "subject": parsed.subject}
+        ),
+    )
+    _finish(
+        inbound,
+        InboundMail.State.BOUNCE,
+        _("Delivery report of our mail %(mid)s.") % {"mid": original.message_id},
+        ticket=original.ticket,
+        article=article,
+    )
+
+
+def release_held(inbound: InboundMail) -> InboundMail:
+    """An admin accepts a held message: it becomes a ticket now."""
+    with inbound.raw.open("rb") as f:
+        parsed = parse_message(f.read())
+    with transaction.atomic():
+        process(inbound, parsed, release_held=True)
+    return inbound

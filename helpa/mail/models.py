@@ -1,0 +1,338 @@
+"""The mail channel's data: which addresses and mailboxes feed which queue, every message that
+came in (raw, as received), every message we send (the outbox), and the installation's limits.
+
+Inbound: every way in (IMAP, POP3, the Postfix pipe, the SMTP receiver, the HTTP webhook, file
+import) ends in `ingest.ingest_message`, which writes one `InboundMail` row with the raw bytes
+in the same transaction as the ticket article it makes. Outbound: a reply writes an
+`OutgoingMail` row in the reply's transaction; the worker sends it (see `outbox.py`).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpa.crm.models import Contact
+from helpa.tickets.models import Article, Queue, Ticket
+
+
+class MailSettings(models.Model):
+    """Installation-wide mail settings (one row)."""
+
+    max_message_mb = models.PositiveIntegerField(_("maximum message size (MB)"), default=10)
+    # Loop protection: at most this many automatic mails (auto-replies, notices) to one address
+    # per ticket, and per address over the last 24 hours.
+    auto_mails_per_ticket = models.PositiveIntegerField(default=3)
+    auto_mails_per_day = models.PositiveIntegerField(default=20)
+    # The general closing greeting and signature: used when neither the agent nor (later) the
+    # brand has one. Order: personal per brand → brand → personal → general (M6).
+    closing_greeting = models.TextField(_("closing greeting"), blank=True)
+    signature = models.TextField(_("signature"), blank=True)
+
+    @classmethod
+    def load(cls) -> MailSettings:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self.max_message_mb * 1024 * 1024
+
+
+class QueueMail(models.Model):
+    """How one queue handles mail: new mail, auto-reply, outgoing server, contact notices."""
+
+    class NewMail(models.TextChoices):
+        CREATE = "create", _("Create tickets automatically")
+        REVIEW = "review", _("Hold new mail for manual review")
+
+    class ContactNotices(models.TextChoices):
+        NEVER = "never", _("Never")
+        LINK = "link", _("A link to the ticket only")
+        FULL = "full", _("The full message")
+
+    class Security(models.TextChoices):
+        NONE = "none", _("None")
+        STARTTLS = "starttls", _("STARTTLS")
+        TLS = "tls", _("TLS")
+
+    queue = models.OneToOneField(Queue, on_delete=models.CASCADE, related_name="mail")
+    new_mail = models.CharField(
+        _("new mail"), max_length=8, choices=NewMail.choices, default=NewMail.CREATE
+    )
+    auto_reply = models.BooleanField(_("auto-reply to new tickets"), default=True)
+    auto_reply_subject = models.CharField(_("auto-reply subject"), max_length=200, blank=True)
+    auto_reply_body = models.TextField(
+        _("auto-reply text"),
+        blank=True,
+        help_text=_("Placeholders: {number}, {title}, {link}. Empty: the standard text."),
+    )
+    sender_name = models.CharField(_("sender name"), max_length=100, blank=True)
+    contact_notices = models.CharField(
+        _("notify contacts"),
+        max_length=8,
+        choices=ContactNotices.choices,
+        default=ContactNotices.FULL,
+    )
+    confirm_before_sending = models.BooleanField(_("confirm before sending"), default=False)
+    smtp_host = models.CharField(_("SMTP server"), max_length=200, blank=True)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), null=True, blank=True)
+    smtp_security = models.CharField(
+        _("SMTP security"), max_length=8, choices=Security.choices, default=Security.STARTTLS
+    )
+    smtp_username = models.CharField(_("SMTP user name"), max_length=200, blank=True)
+    smtp_password = models.CharField(_("SMTP password"), max_length=200, blank=True)
+    # The inbound webhook's secret, stored as a SHA-256 hex digest; shown once when created.
+    webhook_secret_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("queue mail settings")
+
+    @classmethod
+    def for_queue(cls, queue: Queue) -> QueueMail:
+        obj, _created = cls.objects.get_or_create(queue=queue)
+        return obj
+
+
+class MailAddress(models.Model):
+    """An address bound to a queue: mail to it becomes the queue's tickets (M1)."""
+
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, related_name="mail_addresses", verbose_name=_("queue")
+    )
+    address = models.EmailField(_("address"), unique=True)  # stored lower-case
+    # The address replies are sent from; one per queue.
+    is_sender = models.BooleanField(_("send replies from this address"), default=False)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name = _("mail address")
+        verbose_name_plural = _("mail addresses")
+
+    def __str__(self) -> str:
+        return self.address
+
+    def save(self, *args, **kwargs) -> None:
+        self.address = self.address.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class Mailbox(models.Model):
+    """An IMAP or POP3 account polled by the worker."""
+
+    class Protocol(models.TextChoices):
+        IMAP = "imap", "IMAP"
+        POP3 = "pop3", "POP3"
+
+    class Auth(models.TextChoices):
+        PASSWORD = "password", _("Password")
+        XOAUTH2 = "xoauth2", _("OAuth 2 (Microsoft 365, Google)")
+
+    class AfterImport(models.TextChoices):
+        KEEP = "keep", _("Keep on the server (marked as read)")
+        DELETE = "delete", _("Delete from the server")
+        MOVE = "move", _("Move to another folder")
+
+    name = models.CharField(_("name"), max_length=100)
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, related_name="mailboxes", verbose_name=_("queue")
+    )
+    protocol = models.CharField(
+        _("protocol"), max_length=8, choices=Protocol.choices, default=Protocol.IMAP
+    )
+    host = models.CharField(_("server"), max_length=200)
+    port = models.PositiveIntegerField(_("port"), null=True, blank=True)
+    security = models.CharField(
+        _("security"), max_length=8, choices=QueueMail.Security.choices, default="tls"
+    )
+    username = models.CharField(_("user name"), max_length=200)
+    auth = models.CharField(_("sign-in"), max_length=8, choices=Auth.choices, default=Auth.PASSWORD)
+    password = models.CharField(_("password"), max_length=200, blank=True)
+    # XOAUTH2: the token endpoint and client of the provider; the refresh token is renewed
+    # whenever the provider returns a new one.
+    oauth_token_url = models.URLField(_("OAuth token URL"), blank=True)
+    oauth_client_id = models.CharField(_("OAuth client id"), max_length=200, blank=True)
+    oauth_client_secret = models.CharField(_("OAuth client secret"), max_length=500, blank=True)
+    oauth_scope = models.CharField(_("OAuth scope"), max_length=500, blank=True)
+    oauth_refresh_token = models.TextField(blank=True)
+    oauth_access_token = models.TextField(blank=True)
+    oauth_expires_at = models.DateTimeField(null=True, blank=True)
+    folder = models.CharField(_("folder"), max_length=200, default="INBOX")
+    after_import = models.CharField(
+        _("after import"), max_length=8, choices=AfterImport.choices, default=AfterImport.KEEP
+    )
+    move_to_folder = models.CharField(_("move to folder"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    # IMAP: UIDs are only meaningful within one UIDVALIDITY; when the server changes it, every
+    # message is looked at again (and de-duplicated by Message-ID).
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FetchedMessage(models.Model):
+    """A message of a mailbox already imported (IMAP UID within UIDVALIDITY, or POP3 UIDL), so
+    a mailbox that keeps its mail is not downloaded again on every poll."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="fetched")
+    server_id = models.CharField(max_length=200)  # "<uidvalidity>:<uid>" or the UIDL
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "server_id"], name="fetched_unique")
+        ]
+
+
+def _raw_path(instance: models.Model, filename: str) -> str:
+    return f"mail/{timezone.now():%Y/%m/%d}/{uuid.uuid4().hex}.eml"
+
+
+class InboundMail(models.Model):
+    """One message as received, whatever became of it."""
+
+    class Source(models.TextChoices):
+        IMAP = "imap", "IMAP"
+        POP3 = "pop3", "POP3"
+        PIPE = "pipe", _("Mail server pipe")
+        SMTP = "smtp", _("SMTP receiver")
+        WEBHOOK = "webhook", _("Webhook")
+        IMPORT = "import", _("File import")
+
+    class State(models.TextChoices):
+        STORED = "stored", _("Stored on a ticket")
+        HELD = "held", _("Held for review")
+        FAILED = "failed", _("Failed")
+        REJECTED = "rejected", _("Rejected")
+        BOUNCE = "bounce", _("Delivery report")
+        IGNORED = "ignored", _("Ignored")
+
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.SET_NULL, null=True, blank=True)
+    queue = models.ForeignKey(Queue, on_delete=models.SET_NULL, null=True, blank=True)
+    raw = models.FileField(upload_to=_raw_path, max_length=300)
+    size = models.PositiveBigIntegerField(default=0)
+    # "<scope>:<message-id>" or "<scope>:sha256:<digest>": the same message is stored once.
+    dedupe_key = models.CharField(max_length=400, unique=True)
+    message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    from_address = models.CharField(_("from"), max_length=300, blank=True)
+    from_name = models.CharField(max_length=300, blank=True)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices)
+    error = models.TextField(_("error"), blank=True)
+    # Why this message joined the ticket it did (or started a new one), in words for agents.
+    thread_reason = models.CharField(_("threading"), max_length=500, blank=True)
+    is_automatic = models.BooleanField(default=False)  # auto-reply, bulk, list, bounce
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_mails"
+    )
+    article = models.OneToOneField(
+        Article, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_mail"
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("received mail")
+        verbose_name_plural = _("received mail")
+        indexes = [
+            models.Index(
+                fields=["state", "-received_at"],
+                name="inbound_attention_idx",
+                condition=Q(state__in=["held", "failed", "rejected"]),
+            )
+        ]
+
+
+class OutgoingMail(models.Model):
+    """A message in the outbox: written with the change that causes it, sent by the worker."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Reply")
+        AUTO_REPLY = "auto_reply", _("Auto-reply")
+        NOTICE = "notice", _("Notice to a contact")
+        AGENT = "agent", _("Notice to an agent")
+        REJECTION = "rejection", _("Rejection")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Waiting for confirmation")
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="outgoing_mails"
+    )
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, null=True, blank=True, related_name="outgoing_mails"
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.SET_NULL, null=True, blank=True)
+    message_id = models.CharField(max_length=300, unique=True)
+    sender = models.CharField(max_length=300)
+    recipients = models.JSONField(default=list)  # envelope recipients, lower-case
+    subject = models.CharField(max_length=500, blank=True)
+    # The complete message as built when it was queued: a retry sends exactly these bytes.
+    raw = models.FileField(upload_to=_raw_path, max_length=300)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_due_idx",
+                condition=Q(state="queued"),
+            )
+        ]
+
+
+class Participant(models.Model):
+    """Someone besides the contact who takes part in a ticket's mail (CC'd addresses)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
+    address = models.EmailField()  # lower-case
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "address"], name="participant_unique")
+        ]
+
+
+class AgentSignature(models.Model):
+    """An agent's personal signature for outgoing replies."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_signature"
+    )
+    signature = models.TextField(_("signature"), blank=True)
+
+
+class FailingAddress(models.Model):
+    """An address our mail bounced from: agents see it, notices to it pause."""
+
+    address = models.EmailField(unique=True)
+    reason = models.CharField(max_length=500, blank=True)
+    bounced_at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,399 @@
+"""From the raw bytes of a message to what a ticket needs: who, what, which thread, which files.
+
+Parsing is lenient and never loses bytes: the stdlib parser with the `compat32` policy reads any
+message (it records defects instead of raising), and only the headers Helpa uses are decoded —
+decoding every header with `policy.default` costs six times as much (see the mail issue's
+benchmark). A charset that is unknown or wrong falls back to UTF-8, then Windows-1252, then
+Latin-1, which maps every byte, so a text is decoded best-effort but always completely.
+"""
+
+from __future__ import annotations
+
+import binascii
+import email
+import email.errors
+import email.header
+import email.utils
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+
+from helpa.lib.html import html_to_text, sanitize_mail_html, text_to_html
+
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass
+class MailPart:
+    """One file of a message: an attachment, an inline image, or a nested message."""
+
+    filename: str
+    content_type: str
+    payload: bytes
+    content_id: str = ""  # without the angle brackets
+    is_inline: bool = False
+
+
+@dataclass
+class ParsedMail:
+    message_id: str = ""  # with angle brackets, as in the header
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    subject: str = ""
+    from_name: str = ""
+    from_address: str = ""  # lower-case
+    reply_to: str = ""
+    to: list[tuple[str, str]] = field(default_factory=list)  # (name, lower-case address)
+    cc: list[tuple[str, str]] = field(default_factory=list)
+    date: datetime | None = None
+    text: str = ""  # plain rendition: search, plain-text quoting
+    html: str = ""  # sanitised HTML for the thread (from text when the mail has no HTML)
+    attachments: list[MailPart] = field(default_factory=list)
+    # Why this mail was sent by a machine ("Auto-Submitted: auto-replied"), empty for a person.
+    automatic_reason: str = ""
+    is_delivery_report: bool = False
+    # For a delivery report: the Message-IDs of the mail that bounced, and the failed addresses.
+    bounced_message_ids: list[str] = field(default_factory=list)
+    bounced_recipients: list[str] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    @property
+    def thread_ids(self) -> list[str]:
+        """Message-IDs this mail answers, nearest first (In-Reply-To, then References newest
+        to oldest)."""
+        seen: dict[str, None] = {}
+        for mid in [*self.in_reply_to, *reversed(self.references)]:
+            seen.setdefault(mid, None)
+        return list(seen)
+
+
+# --- Decoding ---------------------------------------------------------------------------------
+
+_CHARSET_ALIASES = {
+    "": "utf-8",
+    "unknown-8bit": "windows-1252",
+    "x-unknown": "windows-1252",
+    "us-ascii": "windows-1252",  # 8-bit bytes in "ASCII" mail are nearly always Windows text
+    "ascii": "windows-1252",
+    "iso-8859-1": "windows-1252",  # a superset that Outlook & co. actually send
+    "latin1": "windows-1252",
+    "ks_c_5601-1987": "cp949",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+}
+
+
+def decode_bytes(payload: bytes, charset: str | None) -> str:
+    """Bytes as text in the declared charset, or the best guess; never raises, never drops."""
+    declared = (charset or "").strip().strip('"').lower()
+    for candidate in (_CHARSET_ALIASES.get(declared, declared), "utf-8", "windows-1252"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("latin-1")  # every byte is a character: nothing is lost
+
+
+def decode_header(value: object) -> str:
+    """An RFC 2047 header value as text; raw 8-bit headers are decoded like bodies."""
+    if value is None:
+        return ""
+    if isinstance(value, email.header.Header):
+        chunks = email.header.decode_header(value)
+    else:
+        text = str(value)
+        if "=?" not in text:
+            return _unfold(_surrogates_to_text(text))
+        try:
+            chunks = email.header.decode_header(text)
+        except (email.errors.HeaderParseError, ValueError):
+            return _unfold(text)
+    parts = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, bytes):
+            parts.append(decode_bytes(chunk, charset))
+        else:
+            parts.append(chunk)
+    # decode_header drops the white space between an encoded word and plain text.
+    joined = ""
+    for i, (part, (_chunk, charset)) in enumerate(zip(parts, chunks, strict=True)):
+        if i and (charset is None) != (chunks[i - 1][1] is None):
+            joined += " "
+        joined += part
+    return _unfold(_surrogates_to_text(joined))
+
+
+def _surrogates_to_text(text: str) -> str:
+    """compat32 keeps undecodable 8-bit header bytes as surrogates: decode them properly."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return decode_bytes(text.encode("ascii", "surrogateescape"), None)
+
+
+def _unfold(text: str) -> str:
+    # No CR or LF survives into a decoded header: header injection starts there.
+    return " ".join(text.replace("\r", " ").replace("\n", " ").split())
+
+
+def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    values = [str(v) for v in message.get_all(name, [])]
+    result = []
+    for display, address in email.utils.getaddresses(values):
+        address = _unfold(decode_header(address)).strip().lower()
+        if "@" in address:
+            result.append((decode_header(display)[:200], address[:254]))
+    return result
+
+
+def _message_ids(value: object) -> list[str]:
+    return MESSAGE_ID.findall(decode_header(value))[:100]
+
+
+def _date(message: Message) -> datetime | None:
+    try:
+        return email.utils.parsedate_to_datetime(str(message.get("Date", "")))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+# --- Machines and bounces ---------------------------------------------------------------------
+
+_MACHINE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)@", re.I)
+
+
+def automatic_reason(message: Message, from_address: str) -> str:
+    """Why this message is from a machine (never auto-answer it), or "" for a person's mail."""
+    auto_submitted = str(message.get("Auto-Submitted", "")).strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        return f"Precedence: {precedence}"
+    for header in ("List-Id", "List-Unsubscribe", "X-Loop", "X-Autoreply", "X-Autorespond"):
+        if message.get(header) is not None:
+            return f"{header} header"
+    if str(message.get("X-Auto-Response-Suppress", "")).strip():
+        return "X-Auto-Response-Suppress header"
+    if str(message.get("Return-Path", "")).strip() == "<>":
+        return "Return-Path: <>"
+    if _MACHINE_SENDERS.match(from_address):
+        return f"sender {from_address}"
+    if message.get_content_type() == "multipart/report":
+        return "delivery report"
+    return ""
+
+
+def _read_delivery_report(message: Message, parsed: ParsedMail) -> None:
+    """multipart/report; report-type=delivery-status (RFC 3464): which of our mails bounced,
+    and for which recipients."""
+    for part in message.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status":
+            for block in part.get_payload() if part.is_multipart() else []:
+                action = str(block.get("Action", "")).strip().lower()
+                recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient"))
+                if action in {"failed", ""} and ";" in recipient:
+                    parsed.bounced_recipients.append(recipient.split(";", 1)[1].strip().lower())
+        elif ctype in {"message/rfc822", "text/rfc822-headers", "message/rfc822-headers"}:
+            original = part.get_payload(0) if part.is_multipart() else None
+            if original is None:
+                payload = part.get_payload(decode=True) or b""
+                original = email.message_from_bytes(payload)
+            parsed.bounced_message_ids.extend(_message_ids(original.get("Message-ID")))
+
+
+# --- Bodies and files -------------------------------------------------------------------------
+
+_UUENCODED = re.compile(
+    rb"^begin [0-7]{3,4} ([^\r\n]+)\r?\n(.*?)^end\r?$", re.MULTILINE | re.DOTALL
+)
+
+
+def _uudecode(block: bytes) -> bytes:
+    out = bytearray()
+    for line in block.splitlines():
+        if not line or line in (b"`", b" "):
+            continue
+        try:
+            out += binascii.a2b_uu(line)
+        except binascii.Error:
+            # Some encoders pad lines wrongly; decode what the length byte announces.
+            nbytes = ((line[0] - 32) & 63) * 4 // 3
+            out += binascii.a2b_uu(line[: nbytes + 1])
+    return bytes(out)
+
+
+def _split_uuencoded(text_payload: bytes) -> tuple[bytes, list[MailPart]]:
+    """Files uuencoded inside a text body (old clients, some scanners) become attachments."""
+    files = []
+    for match in _UUENCODED.finditer(text_payload):
+        try:
+            data = _uudecode(match.group(2))
+        except binascii.Error:
+            continue
+        name = match.group(1).decode("utf-8", "replace").strip() or "file"
+        files.append(MailPart(name, "application/octet-stream", data))
+    if files:
+        text_payload = _UUENCODED.sub(b"", text_payload)
+    return text_payload, files
+
+
+def _filename(part: Message, index: int, content_type: str) -> str:
+    raw = part.get_filename()  # RFC 2231 parameters are joined and decoded here
+    name = decode_header(raw) if raw else ""
+    if not name:
+        name = decode_header(part.get_param("name") or "") if part.get_param("name") else ""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".")
+    if not name:
+        extension = {
+            "message/rfc822": "eml",
+            "text/html": "html",
+            "text/plain": "txt",
+            "text/calendar": "ics",
+            "image/png": "png",
+            "image/jpeg": "jpg",
+            "image/gif": "gif",
+            "application/pdf": "pdf",
+        }.get(content_type, "bin")
+        name = f"part-{index}.{extension}"
+    return name[:200]
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except (ValueError, TypeError, binascii.Error):
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    return payload
+
+
+@dataclass
+class _Bodies:
+    texts: list[str] = field(default_factory=list)
+    htmls: list[str] = field(default_factory=list)
+    files: list[MailPart] = field(default_factory=list)
+
+
+def _collect(part: Message, bodies: _Bodies, in_alternative: bool = False) -> None:
+    ctype = part.get_content_type()
+    if ctype == "message/rfc822" or (part.is_multipart() and ctype.startswith("message/")):
+        nested = part.get_payload(0) if part.is_multipart() else None
+        payload = nested.as_bytes() if nested is not None else _payload(part)
+        subject = decode_header(nested.get("Subject", "")) if nested is not None else ""
+        name = _safe_name(subject or "message") + ".eml"
+        bodies.files.append(MailPart(name, "message/rfc822", payload))
+        return
+    if part.is_multipart():
+        children = part.get_payload()
+        alternative = ctype == "multipart/alternative"
+        for child in children if isinstance(children, list) else []:
+            _collect(child, bodies, alternative)
+        return
+    disposition = (part.get_content_disposition() or "").lower()
+    has_name = bool(part.get_filename() or part.get_param("name"))
+    is_body = (
+        ctype in {"text/plain", "text/html"}
+        and disposition != "attachment"
+        and not (has_name and disposition == "inline" and not in_alternative)
+    )
+    payload = _payload(part)
+    if is_body:
+        charset = part.get_content_charset()
+        if ctype == "text/plain":
+            payload, uu_files = _split_uuencoded(payload)
+            bodies.files.extend(uu_files)
+            bodies.texts.append(decode_bytes(payload, charset))
+        else:
+            bodies.htmls.append(decode_bytes(payload, charset))
+        return
+    content_id = MESSAGE_ID.findall(str(part.get("Content-ID", "")))
+    index = len(bodies.files) + 1
+    bodies.files.append(
+        MailPart(
+            filename=_filename(part, index, ctype),
+            content_type=ctype,
+            payload=payload,
+            content_id=content_id[0][1:-1] if content_id else "",
+            is_inline=disposition == "inline" or (bool(content_id) and disposition != "attachment"),
+        )
+    )
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", text).strip("_")[:80] or "message"
+
+
+_QUOTE_LINE = re.compile(r"^\s*>")
+
+
+def quoted_text_to_html(text: str) -> str:
+    """Plain text as HTML with each run of `>` lines in a <blockquote>, so the thread can fold
+    quoted history (never deleted)."""
+    out: list[str] = []
+    block: list[str] = []
+    quoted = False
+    for line in text.splitlines():
+        is_quote = bool(_QUOTE_LINE.match(line))
+        if block and is_quote != quoted:
+            out.append(_block_html(block, quoted))
+            block = []
+        quoted = is_quote
+        block.append(re.sub(r"^\s*> ?", "", line) if is_quote else line)
+    if block:
+        out.append(_block_html(block, quoted))
+    return "".join(out)
+
+
+def _block_html(lines: list[str], quoted: bool) -> str:
+    html = text_to_html("\n".join(lines))
+    return f"<blockquote>{html}</blockquote>" if quoted and html else html
+
+
+# --- The message ------------------------------------------------------------------------------
+
+
+def parse_message(raw: bytes) -> ParsedMail:
+    """Read a message. Only a bug raises here; malformed mail yields what can be read."""
+    message = email.message_from_bytes(raw)
+    parsed = ParsedMail()
+    parsed.defects = [type(d).__name__ for d in message.defects][:20]
+    ids = _message_ids(message.get("Message-ID"))
+    parsed.message_id = ids[0][:300] if ids else ""
+    parsed.in_reply_to = _message_ids(message.get("In-Reply-To"))
+    parsed.references = _message_ids(message.get("References"))
+    parsed.subject = decode_header(message.get("Subject", ""))[:500]
+    senders = _addresses(message, "From") or _addresses(message, "Sender")
+    if senders:
+        parsed.from_name, parsed.from_address = senders[0]
+    reply_to = _addresses(message, "Reply-To")
+    parsed.reply_to = reply_to[0][1] if reply_to else ""
+    parsed.to = _addresses(message, "To")
+    parsed.cc = _addresses(message, "Cc")
+    parsed.date = _date(message)
+    parsed.automatic_reason = automatic_reason(message, parsed.from_address)
+    if message.get_content_type() == "multipart/report":
+        report_type = str(message.get_param("report-type") or "").lower()
+        parsed.is_delivery_report = report_type == "delivery-status"
+        if parsed.is_delivery_report:
+            _read_delivery_report(message, parsed)
+
+    bodies = _Bodies()
+    _collect(message, bodies)
+    parsed.attachments = bodies.files
+    text = "\n\n".join(t for t in bodies.texts if t.strip())
+    if bodies.htmls:
+        parsed.html = sanitize_mail_html("".join(bodies.htmls))
+        parsed.text = text or html_to_text(parsed.html)
+    else:
+        parsed.text = text
+        parsed.html = quoted_text_to_html(text)
+    return parsed
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()

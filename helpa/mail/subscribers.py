@@ -1,0 +1,1 @@
+"""Ticket events that cause outgoing mail (subscribed in MailConfig.ready)."""

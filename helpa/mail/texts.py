@@ -1,0 +1,53 @@
+"""The words of automatic mails, in the contact's language where we know it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from helpa.tickets.models import Ticket
+
+from .models import QueueMail
+
+
+def ticket_link(ticket: Ticket) -> str:
+    # The customer-facing ticket link arrives with the portal issue; until then, the agent page.
+    return settings.BASE_URL + reverse("tickets:detail", args=[ticket.number])
+
+
+def auto_reply(ticket: Ticket, queue_mail: QueueMail) -> tuple[str, str]:
+    values = {"number": ticket.display_number, "title": ticket.title, "link": ticket_link(ticket)}
+    with override(settings.LANGUAGE_CODE):
+        subject = queue_mail.auto_reply_subject or _("We have received your message")
+        body = queue_mail.auto_reply_body or _(
+            "Hello,\n\n"
+            "Thank you for your message. We have registered it as ticket {number} "
+            "and will get back to you as soon as we can.\n\n"
+            "Subject: {title}\n\n"
+            "Please keep the ticket number in the subject when you write to us about it."
+        )
+    return subject, _fill(body, values)
+
+
+def rejection(subject: str, limit_mb: int) -> tuple[str, str]:
+    with override(settings.LANGUAGE_CODE):
+        return (
+            _("Your message was not delivered: %(subject)s") % {"subject": subject[:150]},
+            _(
+                "Hello,\n\n"
+                'Your message "%(subject)s" is larger than the %(limit)s MB we accept, so it '
+                "has not been registered. Please send it again with smaller attachments, or "
+                "send the files as links.\n"
+            )
+            % {"subject": subject[:150], "limit": limit_mb},
+        )
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    """Fill {placeholders} an admin typed; an unknown or broken placeholder stays as typed."""
+    out = template
+    for key, value in values.items():
+        out = out.replace("{" + key + "}", value)
+    return out
