@@ -33,6 +33,14 @@ def _files_in_tmp(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "files"
 
 
+@pytest.fixture(autouse=True)
+def _no_settings_from_an_earlier_test() -> None:
+    """The mail pipeline keeps settings rows for a few seconds; a test starts without them."""
+    from helpa.mail.models import _recent
+
+    _recent.forget()
+
+
 # --- Queues and teams -------------------------------------------------------------------------
 
 

@@ -23,13 +23,13 @@ from html import escape
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpa.accounts.models import Role, User
 from helpa.crm.models import Contact
-from helpa.tickets import actions
+from helpa.tickets import actions, search
 from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Status, Ticket
 
 from . import outbound
@@ -127,22 +127,29 @@ def _ingest(
     if InboundMail.objects.filter(dedupe_key=key).exists():
         return IngestResult(inbound=None, duplicate=True)
 
+    inbound = _new_inbound(raw, key, source, queue, mailbox, parsed)
     try:
         with transaction.atomic():
-            inbound = _store_raw(raw, key, source, queue, mailbox, parsed)
             if parsed is None:
                 _mark_failed(inbound, parse_error)
             else:
                 _process_or_fail(inbound, parsed)
+            # The row is written last, with its outcome: one INSERT, in the same transaction
+            # as the ticket article.
+            inbound.save()
     except IntegrityError:
+        inbound.raw.delete(save=False)
         # The same message, stored a moment ago by another process (dedupe_key is unique).
         if InboundMail.objects.filter(dedupe_key=key).exists():
             return IngestResult(inbound=None, duplicate=True)
         raise
+    except BaseException:
+        inbound.raw.delete(save=False)  # nothing refers to the file: the sender will retry
+        raise
     return IngestResult(inbound=inbound)
 
 
-def _store_raw(
+def _new_inbound(
     raw: bytes,
     key: str,
     source: str,
@@ -150,6 +157,7 @@ def _store_raw(
     mailbox: Mailbox | None,
     parsed: ParsedMail | None,
 ) -> InboundMail:
+    """The unsaved row, with the raw message already in storage."""
     inbound = InboundMail(
         source=source,
         mailbox=mailbox,
@@ -165,15 +173,15 @@ def _store_raw(
         inbound.subject = parsed.subject[:500]
         inbound.is_automatic = bool(parsed.automatic_reason)
     inbound.raw.save("message.eml", ContentFile(raw), save=False)
-    inbound.save()
     return inbound
 
 
 def _mark_failed(inbound: InboundMail, error: str) -> None:
     inbound.state = InboundMail.State.FAILED
     inbound.error = error[:5000]
+    inbound.ticket = None
+    inbound.article = None
     inbound.processed_at = timezone.now()
-    inbound.save(update_fields=["state", "error", "processed_at"])
 
 
 def _process_or_fail(inbound: InboundMail, parsed: ParsedMail) -> None:
@@ -181,7 +189,7 @@ def _process_or_fail(inbound: InboundMail, parsed: ParsedMail) -> None:
         with transaction.atomic():  # a savepoint: a failure undoes the ticket, keeps the raw
             process(inbound, parsed)
     except Exception:  # noqa: BLE001 — stored as failed, shown to admins, re-processable
-        log.exception("could not process inbound mail %s", inbound.pk)
+        log.exception("could not process an inbound mail from %s", inbound.from_address)
         _mark_failed(inbound, traceback.format_exc(limit=8))
 
 
@@ -196,9 +204,8 @@ def reprocess(inbound: InboundMail) -> InboundMail:
         inbound.from_address = parsed.from_address[:300]
         inbound.from_name = parsed.from_name[:300]
         inbound.subject = parsed.subject[:500]
-        inbound.save()
         _process_or_fail(inbound, parsed)
-    inbound.refresh_from_db()
+        inbound.save()
     return inbound
 
 
@@ -207,14 +214,14 @@ def reprocess(inbound: InboundMail) -> InboundMail:
 
 def process(inbound: InboundMail, parsed: ParsedMail, *, release_held: bool = False) -> None:
     """Decide and do: reject, record a bounce, ignore our own mail, hold, thread or open."""
-    settings = MailSettings.load()
+    settings = MailSettings.cached()
     if inbound.size > settings.max_message_bytes:
         _reject_oversize(inbound, parsed, settings)
         return
     if parsed.is_delivery_report:
         _record_delivery_report(inbound, parsed)
         return
-    if parsed.message_id and OutgoingMail.objects.filter(message_id=parsed.message_id).exists():
+    if _is_our_own(parsed.message_id):
         _finish(inbound, InboundMail.State.IGNORED, reason=_("Our own outgoing message."))
         return
     if inbound.queue is None:
@@ -231,14 +238,22 @@ def process(inbound: InboundMail, parsed: ParsedMail, *, release_held: bool = Fa
         _finish(inbound, InboundMail.State.STORED, reason, ticket=ticket, article=article)
         return
 
-    queue_mail = QueueMail.for_queue(inbound.queue)
+    queue_mail = QueueMail.cached_for(inbound.queue)
     if queue_mail.new_mail == QueueMail.NewMail.REVIEW and not release_held:
         _finish(inbound, InboundMail.State.HELD, reason=_("Held for review: a new ticket."))
         return
     ticket, article = _open_ticket(inbound.queue, parsed, inbound, related)
     _finish(inbound, InboundMail.State.STORED, reason, ticket=ticket, article=article)
     if queue_mail.auto_reply and not parsed.automatic_reason:
-        send_auto_reply(ticket, parsed, queue_mail)
+        send_auto_reply(ticket, parsed, queue_mail, settings)
+
+
+def _is_our_own(message_id: str) -> bool:
+    """Our outgoing mail coming back (a forward loop, a list echoing it). Our Message-IDs carry
+    "helpa" before the @ (outbound.build_message), so other mail needs no look-up."""
+    if ".helpa@" not in message_id:
+        return False
+    return OutgoingMail.objects.filter(message_id=message_id).exists()
 
 
 def _finish(
@@ -254,7 +269,6 @@ def _finish(
     inbound.ticket = ticket
     inbound.article = article
     inbound.processed_at = timezone.now()
-    inbound.save(update_fields=["state", "thread_reason", "ticket", "article", "processed_at"])
 
 
 # --- Threading ----------------------------------------------------------------------------------
@@ -383,18 +397,20 @@ def _body_with_file_references(parsed: ParsedMail) -> str:
     return html
 
 
-def _add_participants(ticket: Ticket, parsed: ParsedMail, queue: Queue) -> None:
-    ours = set(MailAddress.objects.values_list("address", flat=True))
-    contact_address = (
-        Contact.objects.filter(pk=ticket.contact_id).values_list("email", flat=True).first()
-        if ticket.contact_id
-        else None
-    )
-    wanted = {
+def _add_participants(ticket: Ticket, parsed: ParsedMail, contact_address: str) -> None:
+    """Everyone else on the mail (To and Cc, a CC'd colleague answering) may follow the
+    ticket by mail: keep them as participants. Our own addresses are not participants."""
+    candidates = {
         a
         for _n, a in [*parsed.to, *parsed.cc, ("", parsed.from_address)]
-        if a and a not in ours and a != contact_address
+        if a and a != contact_address
     }
+    if not candidates:
+        return
+    ours = set(MailAddress.objects.filter(address__in=candidates).values_list("address", flat=True))
+    wanted = candidates - ours
+    if not wanted:
+        return
     existing = set(
         Participant.objects.filter(ticket=ticket, address__in=wanted).values_list(
             "address", flat=True
@@ -430,7 +446,12 @@ def _add_to_ticket(ticket: Ticket, parsed: ParsedMail, inbound: InboundMail) -> 
         if ticket.status in REOPENED_BY_A_REPLY:
             status = Status.OPEN if ticket.owner_id else Status.NEW
             actions.update_ticket(MAIL_ACTOR, ticket, {"status": status})
-    _add_participants(ticket, parsed, ticket.queue)
+    contact_address = (
+        Contact.objects.filter(pk=ticket.contact_id).values_list("email", flat=True).first()
+        if ticket.contact_id
+        else ""
+    )
+    _add_participants(ticket, parsed, contact_address or "")
     return article
 
 
@@ -439,8 +460,14 @@ def _open_ticket(
 ) -> tuple[Ticket, Article]:
     contact = contact_for(parsed.from_address, parsed.from_name)
     title = parsed.subject.strip() or _("(no subject)")
+    # One search-index update at the end instead of one per step.
     ticket = actions.open_ticket(
-        MAIL_ACTOR, queue=queue, title=title[:200], channel=Channel.EMAIL, contact=contact
+        MAIL_ACTOR,
+        queue=queue,
+        title=title[:200],
+        channel=Channel.EMAIL,
+        contact=contact,
+        reindex=False,
     )
     uploads = _uploads(parsed.attachments)
     body = _body_with_file_references(parsed) or _paragraph(_("(empty message)"))
@@ -452,6 +479,7 @@ def _open_ticket(
         attachments=uploads,
         contact=contact,
         author_name=parsed.from_name or parsed.from_address,
+        reindex=False,
     )
     if related is not None:
         actions.add_article(
@@ -459,39 +487,42 @@ def _open_ticket(
             ticket,
             ArticleKind.SYSTEM,
             _paragraph(_("This mail refers to %(ticket)s.") % {"ticket": related.display_number}),
+            reindex=False,
         )
-    _add_participants(ticket, parsed, queue)
+    search.reindex_ticket(ticket.id)
+    _add_participants(ticket, parsed, contact.email if contact else "")
     return ticket, article
 
 
 # --- Automatic mail -----------------------------------------------------------------------------
 
 
-def may_send_automatic_mail(address: str, ticket: Ticket | None) -> bool:
+def may_send_automatic_mail(
+    address: str, ticket: Ticket | None, settings: MailSettings | None = None
+) -> bool:
     """Two auto-responders must never ping-pong: caps per address per ticket and per day, and
     nothing to an address our mail bounced from."""
     if not address or FailingAddress.objects.filter(address=address).exists():
         return False
-    settings = MailSettings.load()
-    automatic = _automatic_mail_to(address)
-    if ticket is not None and automatic.filter(ticket=ticket).count() >= (
-        settings.auto_mails_per_ticket
-    ):
-        return False
+    settings = settings or MailSettings.load()
     since = timezone.now() - timedelta(days=1)
-    return automatic.filter(created_at__gte=since).count() < settings.auto_mails_per_day
-
-
-def _automatic_mail_to(address: str) -> QuerySet[OutgoingMail]:
-    # `recipients` is a JSON list; the first recipient of an automatic mail is its addressee.
-    return OutgoingMail.objects.filter(
-        kind__in=list(outbound.AUTOMATIC_KINDS), recipients__0=address
+    counted = {"today": Count("id", filter=Q(created_at__gte=since))}
+    if ticket is not None:
+        counted["on_ticket"] = Count("id", filter=Q(ticket=ticket))
+    counts = OutgoingMail.objects.filter(
+        kind__in=list(outbound.AUTOMATIC_KINDS), first_recipient=address
+    ).aggregate(**counted)
+    return (
+        counts["today"] < settings.auto_mails_per_day
+        and counts.get("on_ticket", 0) < settings.auto_mails_per_ticket
     )
 
 
-def send_auto_reply(ticket: Ticket, parsed: ParsedMail, queue_mail: QueueMail) -> None:
+def send_auto_reply(
+    ticket: Ticket, parsed: ParsedMail, queue_mail: QueueMail, settings: MailSettings
+) -> None:
     address = parsed.reply_to or parsed.from_address
-    if not may_send_automatic_mail(address, ticket):
+    if not may_send_automatic_mail(address, ticket, settings):
         return
     from .texts import auto_reply  # noqa: PLC0415
 
@@ -505,6 +536,7 @@ def send_auto_reply(ticket: Ticket, parsed: ParsedMail, queue_mail: QueueMail) -
         ticket=ticket,
         in_reply_to=parsed.message_id,
         references=[*parsed.references, parsed.message_id] if parsed.message_id else [],
+        queue_mail=queue_mail,
     )
 
 
@@ -515,7 +547,7 @@ def _reject_oversize(inbound: InboundMail, parsed: ParsedMail, settings: MailSet
     }
     _finish(inbound, InboundMail.State.REJECTED, reason)
     address = parsed.reply_to or parsed.from_address
-    if parsed.automatic_reason or not may_send_automatic_mail(address, None):
+    if parsed.automatic_reason or not may_send_automatic_mail(address, None, settings):
         return
     from .texts import rejection  # noqa: PLC0415
 
@@ -576,4 +608,5 @@ def release_held(inbound: InboundMail) -> InboundMail:
         parsed = parse_message(f.read())
     with transaction.atomic():
         process(inbound, parsed, release_held=True)
+        inbound.save()
     return inbound

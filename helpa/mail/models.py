@@ -9,7 +9,10 @@ in the same transaction as the ticket article it makes. Outbound: a reply writes
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +22,33 @@ from django.utils.translation import gettext_lazy as _
 
 from helpa.crm.models import Contact
 from helpa.tickets.models import Article, Queue, Ticket
+
+T = TypeVar("T")
+
+
+class _RecentlyRead:
+    """A tiny per-process cache for settings rows that every message reads. Other processes
+    (the web server where an admin saves) are seen within `SECONDS`."""
+
+    SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, int], tuple[float, object]] = {}
+
+    def get(self, key: tuple[str, int], load: Callable[[], T]) -> T:
+        now = time.monotonic()
+        hit = self._values.get(key)
+        if hit is not None and now - hit[0] < self.SECONDS:
+            return hit[1]  # type: ignore[return-value]
+        value = load()
+        self._values[key] = (now, value)
+        return value
+
+    def forget(self) -> None:
+        self._values.clear()
+
+
+_recent = _RecentlyRead()
 
 
 class MailSettings(models.Model):
@@ -34,10 +64,20 @@ class MailSettings(models.Model):
     closing_greeting = models.TextField(_("closing greeting"), blank=True)
     signature = models.TextField(_("signature"), blank=True)
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _recent.forget()
+
     @classmethod
     def load(cls) -> MailSettings:
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
+
+    @classmethod
+    def cached(cls) -> MailSettings:
+        """The settings as the mail pipeline reads them: from a per-process copy at most a few
+        seconds old (saving one query per message); a save in this process is seen at once."""
+        return _recent.get(("settings", 0), cls.load)
 
     @property
     def max_message_bytes(self) -> int:
@@ -93,10 +133,19 @@ class QueueMail(models.Model):
     class Meta:
         verbose_name = _("queue mail settings")
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _recent.forget()
+
     @classmethod
     def for_queue(cls, queue: Queue) -> QueueMail:
         obj, _created = cls.objects.get_or_create(queue=queue)
         return obj
+
+    @classmethod
+    def cached_for(cls, queue: Queue) -> QueueMail:
+        """Like `for_queue`, from a per-process copy at most a few seconds old."""
+        return _recent.get(("queue", queue.pk), lambda: cls.for_queue(queue))
 
 
 class MailAddress(models.Model):
@@ -150,6 +199,8 @@ class Mailbox(models.Model):
     security = models.CharField(
         _("security"), max_length=8, choices=QueueMail.Security.choices, default="tls"
     )
+    # Off only for a server with a self-signed certificate on a network the admin trusts.
+    verify_tls = models.BooleanField(_("check the server's certificate"), default=True)
     username = models.CharField(_("user name"), max_length=200)
     auth = models.CharField(_("sign-in"), max_length=8, choices=Auth.choices, default=Auth.PASSWORD)
     password = models.CharField(_("password"), max_length=200, blank=True)
@@ -286,6 +337,8 @@ class OutgoingMail(models.Model):
     message_id = models.CharField(max_length=300, unique=True)
     sender = models.CharField(max_length=300)
     recipients = models.JSONField(default=list)  # envelope recipients, lower-case
+    # The addressee (the first recipient): automatic mails to one address are counted by it.
+    first_recipient = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=500, blank=True)
     # The complete message as built when it was queued: a retry sends exactly these bytes.
     raw = models.FileField(upload_to=_raw_path, max_length=300)
@@ -303,7 +356,12 @@ class OutgoingMail(models.Model):
                 fields=["next_attempt_at"],
                 name="outbox_due_idx",
                 condition=Q(state="queued"),
-            )
+            ),
+            models.Index(
+                fields=["first_recipient", "created_at"],
+                name="outbox_automatic_idx",
+                condition=Q(kind__in=["auto_reply", "rejection"]),
+            ),
         ]
 
 

@@ -10,22 +10,49 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
-from collections.abc import Sequence
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
-from helpa.tickets.models import Article, Queue, Ticket
+from helpa.accounts.models import User
+from helpa.lib.html import text_to_html
+from helpa.tickets.models import Article, ArticleKind, Queue, Ticket
+from helpa.tickets.models import Attachment as TicketAttachment
 
-from .models import MailAddress, OutgoingMail, QueueMail
-from .parsing import _unfold
+from . import texts
+from .models import (
+    AgentSignature,
+    FailingAddress,
+    InboundMail,
+    MailAddress,
+    MailSettings,
+    OutgoingMail,
+    Participant,
+    QueueMail,
+)
+from .parsing import _unfold, decode_header
 
+log = logging.getLogger(__name__)
 # Automatic mails say so (RFC 3834), and ask Exchange not to answer them with its own.
 AUTOMATIC_KINDS = {OutgoingMail.Kind.AUTO_REPLY, OutgoingMail.Kind.REJECTION}
+# Notices Helpa writes for one reader (a link to a reply, an assignment, a mention) are
+# "auto-generated" (RFC 3834): the reader's own auto-responder must not answer them.
+GENERATED_KINDS = {OutgoingMail.Kind.NOTICE, OutgoingMail.Kind.AGENT}
+# An address as it may stand in an envelope and a header: no white space, no control character,
+# none of the characters that end an address — whatever a contact record or a received mail
+# held, an address can add no header and no SMTP command.
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\@]+@[^\s<>()\[\],;:\"\\@]+")
+# A recipient: an address, or (display name, address).
+Recipient = str | tuple[str, str]
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
@@ -34,9 +61,35 @@ class Attachment:
     filename: str
     content_type: str
     payload: bytes
+    # Set for an image the HTML part shows as `cid:<content_id>`: sent in multipart/related.
+    content_id: str = ""
 
 
-def sender_for(queue: Queue | None) -> tuple[str, str]:
+def clean_address(value: str) -> str:
+    """The address in lower case, or "" when it is not one plain address."""
+    address = (value or "").strip().lower()
+    return address if _ADDRESS.fullmatch(address) and address.isprintable() else ""
+
+
+def _clean_recipients(recipients: Iterable[Recipient]) -> list[tuple[str, str]]:
+    """(name, address) pairs with valid, distinct addresses; the others are left out."""
+    cleaned: dict[str, str] = {}
+    for recipient in recipients:
+        name, raw = recipient if isinstance(recipient, tuple) else ("", recipient)
+        address = clean_address(raw)
+        if not address:
+            log.warning("not mailing %r: not a valid address", raw)
+        elif address not in cleaned:
+            cleaned[address] = name or ""
+    return [(name, address) for address, name in cleaned.items()]
+
+
+def _recipient_header(recipient: Recipient) -> str:
+    name, address = recipient if isinstance(recipient, tuple) else ("", recipient)
+    return email.utils.formataddr((_text_header(name), _header(address)))
+
+
+def sender_for(queue: Queue | None, queue_mail: QueueMail | None = None) -> tuple[str, str]:
     """(display name, address) a queue's mail goes out from."""
     address = None
     if queue is not None:
@@ -49,8 +102,9 @@ def sender_for(queue: Queue | None) -> tuple[str, str]:
     address = address or settings.DEFAULT_FROM_EMAIL
     name = ""
     if queue is not None:
-        name = QueueMail.objects.filter(queue=queue).values_list("sender_name", flat=True).first()
-        name = name or queue.name
+        if queue_mail is None:
+            queue_mail = QueueMail.objects.filter(queue=queue).first()
+        name = (queue_mail.sender_name if queue_mail else "") or queue.name
     return name or "", address
 
 
@@ -68,30 +122,40 @@ def _header(value: str) -> str:
     return _unfold(value)[:900]
 
 
+def _text_header(value: str) -> str:
+    """A name or subject as its reader sees it: encoded words are decoded first, so neither a
+    raw nor an encoded CR/LF survives (the policy encodes the text again where needed)."""
+    return decode_header(value or "")[:900]
+
+
 def build_message(
     *,
     sender: tuple[str, str],
-    to: Sequence[str],
+    to: Sequence[Recipient],
     subject: str,
     text: str,
     html: str = "",
-    cc: Sequence[str] = (),
+    cc: Sequence[Recipient] = (),
     in_reply_to: str = "",
     references: Sequence[str] = (),
     automatic: bool = False,
+    auto_submitted: str = "",
     ticket: Ticket | None = None,
     attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
+    """The complete message. `automatic`: an automatic answer (auto-replied);
+    `auto_submitted`: another Auto-Submitted value (auto-generated for notices). Attachments
+    with a content_id are the HTML part's inline images (multipart/related)."""
     message = EmailMessage(policy=SMTP_POLICY)
     sender_name, sender_address = sender
     domain = sender_address.rsplit("@", 1)[-1] or "helpa.invalid"
     message["Message-ID"] = email.utils.make_msgid("helpa", domain=domain)
     message["Date"] = email.utils.format_datetime(timezone.now())
-    message["From"] = email.utils.formataddr((_header(sender_name), sender_address))
-    message["To"] = ", ".join(_header(a) for a in to)
+    message["From"] = email.utils.formataddr((_text_header(sender_name), sender_address))
+    message["To"] = ", ".join(_recipient_header(a) for a in to)
     if cc:
-        message["Cc"] = ", ".join(_header(a) for a in cc)
-    message["Subject"] = _header(subject)
+        message["Cc"] = ", ".join(_recipient_header(a) for a in cc)
+    message["Subject"] = _text_header(subject)
     if in_reply_to:
         message["In-Reply-To"] = _header(in_reply_to)
     if references:
@@ -106,11 +170,26 @@ def build_message(
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
         message["Precedence"] = "auto_reply"
+    elif auto_submitted:
+        message["Auto-Submitted"] = auto_submitted
+        message["X-Auto-Response-Suppress"] = "All"
     message.set_content(text or " ")
+    html_part = None
     if html:
         message.add_alternative(html, subtype="html")
+        html_part = message.get_body(("html",))
     for item in attachments:
         maintype, _slash, subtype = item.content_type.partition("/")
+        if item.content_id and html_part is not None:
+            # text/html becomes multipart/related(text/html, image…) inside the alternative.
+            html_part.add_related(
+                item.payload,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                cid=f"<{item.content_id}>",
+                filename=item.filename,
+            )
+            continue
         message.add_attachment(
             item.payload,
             maintype=maintype or "application",
@@ -124,21 +203,30 @@ def queue_mail(
     *,
     kind: str,
     queue: Queue | None,
-    to: Sequence[str],
+    to: Sequence[Recipient],
     subject: str,
     text: str,
     html: str = "",
-    cc: Sequence[str] = (),
+    cc: Sequence[Recipient] = (),
     ticket: Ticket | None = None,
     article: Article | None = None,
     in_reply_to: str = "",
     references: Sequence[str] = (),
     attachments: Sequence[Attachment] = (),
     state: str = OutgoingMail.State.QUEUED,
-) -> OutgoingMail:
+    queue_mail: QueueMail | None = None,
+    note: str = "",
+) -> OutgoingMail | None:
     """Build a message and write it to the outbox in the current transaction; the worker is
-    woken after commit."""
-    sender = sender_for(queue)
+    woken after commit. `queue_mail`: the queue's mail settings, when the caller has them.
+    `note`: shown to agents with the message (why it waits for confirmation). Recipients that
+    are not plain addresses are left out; None when no addressee is left."""
+    to = _clean_recipients(to)
+    addressees = {address for _name, address in to}
+    cc = [r for r in _clean_recipients(cc) if r[1] not in addressees]
+    if not to:
+        return None
+    sender = sender_for(queue, queue_mail)
     message = build_message(
         sender=sender,
         to=to,
@@ -149,6 +237,7 @@ def queue_mail(
         in_reply_to=in_reply_to,
         references=references,
         automatic=kind in AUTOMATIC_KINDS,
+        auto_submitted="auto-generated" if kind in GENERATED_KINDS else "",
         ticket=ticket,
         attachments=attachments,
     )
@@ -159,9 +248,11 @@ def queue_mail(
         queue=queue,
         message_id=str(message["Message-ID"]),
         sender=sender[1],
-        recipients=[a.lower() for a in [*to, *cc]],
+        recipients=[address for _name, address in [*to, *cc]],
+        first_recipient=to[0][1][:254],
         subject=str(message["Subject"])[:500],
         state=state,
+        last_error=note[:2000],
     )
     outgoing.raw.save("message.eml", ContentFile(message.as_bytes()), save=False)
     outgoing.save()
@@ -174,3 +265,237 @@ def _wake_the_sender() -> None:
     from . import tasks  # the task module imports Huey; keep building mail free of it
 
     tasks.send_outbox_now()
+
+
+# --- Replies and notices to contacts -----------------------------------------------------------
+
+# Mail a contact receives on a ticket: what their mail client threads, and what References name.
+CONTACT_KINDS = [OutgoingMail.Kind.REPLY, OutgoingMail.Kind.NOTICE, OutgoingMail.Kind.AUTO_REPLY]
+_REPLY_PREFIX = re.compile(r"^\s*(re|sv|aw|vs|antw)\s*:", re.IGNORECASE)
+
+
+@dataclass
+class Thread:
+    """What our next mail on a ticket answers, for the contact's mail client."""
+
+    in_reply_to: str
+    references: list[str]
+    answers_customer: bool  # the ticket holds a mail of the customer: our subject says "Re:"
+
+
+def thread_of(ticket: Ticket) -> Thread:
+    """In-Reply-To: the customer's newest mail on the ticket, else our newest mail to them.
+    References: the ticket's mails oldest first, ending with that one (build_message trims)."""
+    received = list(
+        InboundMail.objects.filter(
+            ticket=ticket, state=InboundMail.State.STORED, article__kind=ArticleKind.CUSTOMER
+        )
+        .exclude(message_id="")
+        .values_list("received_at", "message_id")
+    )
+    sent = list(
+        OutgoingMail.objects.filter(
+            ticket=ticket,
+            kind__in=CONTACT_KINDS,
+            state__in=[OutgoingMail.State.QUEUED, OutgoingMail.State.SENT],
+        ).values_list("created_at", "message_id")
+    )
+    chain = [mid for _at, mid in sorted([*received, *sent], key=lambda row: row[0])]
+    newest = max(received, key=lambda row: row[0])[1] if received else ""
+    in_reply_to = newest or (chain[-1] if chain else "")
+    references = [mid for mid in chain if mid != in_reply_to]
+    if in_reply_to:
+        references.append(in_reply_to)
+    return Thread(in_reply_to, references, answers_customer=bool(received))
+
+
+def reply_subject(ticket: Ticket, thread: Thread) -> str:
+    subject = ticket.title
+    if thread.answers_customer and not _REPLY_PREFIX.match(subject):
+        subject = f"Re: {subject}"
+    return subject_with_tag(ticket, subject)
+
+
+def reply_recipients(ticket: Ticket) -> tuple[tuple[str, str] | None, list[str]]:
+    """The contact (To) and the ticket's other participants (Cc): everyone in the
+    conversation hears the answer, as in Zendesk and Zammad. (None, …) without a usable
+    contact address."""
+    contact = ticket.contact
+    address = clean_address(contact.email) if contact else ""
+    if not address:
+        return None, []
+    ours = set(MailAddress.objects.values_list("address", flat=True))
+    cc = [
+        a
+        for a in Participant.objects.filter(ticket=ticket)
+        .order_by("added_at", "id")
+        .values_list("address", flat=True)
+        if clean_address(a) and a.lower() not in ours and a.lower() != address
+    ]
+    return (contact.name, address), cc
+
+
+def first_filled(candidates: Iterable[Callable[[], str]]) -> str:
+    """The first candidate giving a text that is not blank. Candidates are called in order and
+    only as far as needed, so a level that is not reached costs no query."""
+    for candidate in candidates:
+        value = (candidate() or "").strip()
+        if value:
+            return value
+    return ""
+
+
+def signature_for(agent: User | None, general: MailSettings) -> str:
+    """The signature rule (M6): personal per brand → brand → personal → general.
+    Brands arrive with a later issue: their two levels go first in this list — the agent's
+    signature for the ticket's brand, then the brand's own — and nothing else changes."""
+    return first_filled(
+        [
+            lambda: _personal_signature(agent),
+            lambda: general.signature,
+        ]
+    )
+
+
+def closing_greeting_for(agent: User | None, general: MailSettings) -> str:
+    """The closing greeting, by the same rule; only the general one exists so far (the brand's
+    greeting goes first here when brands come)."""
+    return first_filled([lambda: general.closing_greeting])
+
+
+def _personal_signature(agent: User | None) -> str:
+    if agent is None:
+        return ""
+    return (
+        AgentSignature.objects.filter(user=agent).values_list("signature", flat=True).first() or ""
+    )
+
+
+def _reply_content(
+    ticket: Ticket, article: Article, agent: User | None
+) -> tuple[str, str, list[Attachment]]:
+    """Text, HTML and files of a reply's mail: the reply, the closing greeting, the signature
+    (placeholders {agent}, {queue}, {number}), the reply's files; images shown in the reply
+    travel as inline parts (cid:) so the customer sees them without logging in."""
+    general = MailSettings.load()
+    values = {
+        "agent": str(agent) if agent else "",
+        "queue": ticket.queue.name,
+        "number": ticket.display_number,
+    }
+    greeting = texts.fill(closing_greeting_for(agent, general), values)
+    signature = texts.fill(signature_for(agent, general), values)
+
+    text = article.body_text
+    if greeting:
+        text += "\n\n" + greeting
+    if signature:
+        # "-- " marks the signature: mail clients leave it out when quoting the answer.
+        text += "\n\n-- \n" + signature
+
+    body_html, files = _with_inline_images(ticket, article)
+    html = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+        + body_html
+        + (text_to_html(greeting) if greeting else "")
+        + (f'<div class="signature">{text_to_html(signature)}</div>' if signature else "")
+        + "</body></html>"
+    )
+    return text, html, files
+
+
+def _with_inline_images(ticket: Ticket, article: Article) -> tuple[str, list[Attachment]]:
+    """The reply's HTML with the ticket's attachment URLs of its images rewritten to cid:
+    parts, and every file to send: the reply's own and the images it shows."""
+    html = article.body_html
+    prefix = reverse("tickets:attachment", args=[ticket.number, 0])[: -len("0/")]
+    shown = {int(pk) for pk in re.findall(re.escape(prefix) + r"(\d+)/", html)}
+    stored = TicketAttachment.objects.filter(ticket=ticket).filter(
+        Q(article=article) | Q(pk__in=shown)
+    )
+    files = []
+    for item in stored.order_by("id"):
+        try:
+            with item.file.open("rb") as f:
+                payload = f.read()
+        except OSError:
+            log.exception("attachment %s of ticket %s is missing", item.pk, ticket.number)
+            continue
+        content_id = ""
+        src = f'src="{prefix}{item.pk}/"'
+        if item.pk in shown and item.is_image and src in html:
+            content_id = email.utils.make_msgid("img", domain="helpa.invalid")[1:-1]
+            html = html.replace(src, f'src="cid:{content_id}"')
+        elif item.article_id != article.pk:
+            continue  # another entry's file, only linked, not shown: not sent
+        files.append(
+            Attachment(
+                filename=item.filename,
+                content_type=item.content_type or "application/octet-stream",
+                payload=payload,
+                content_id=content_id,
+            )
+        )
+    return html, files
+
+
+def queue_reply(article: Article, agent: User | None) -> OutgoingMail | None:
+    """The mail of an agent's reply, written in the reply's transaction. By the queue's
+    notification policy: the full reply, a link to the ticket, or nothing. It waits for an
+    agent's confirmation when the queue asks for that or when an address bounced before.
+    None when no mail is made (the reply shows why: see mail/article_delivery.html)."""
+    ticket = Ticket.objects.select_related("queue", "contact").get(pk=article.ticket_id)
+    settings_ = QueueMail.objects.filter(queue=ticket.queue).first() or QueueMail(
+        queue=ticket.queue
+    )
+    if settings_.contact_notices == QueueMail.ContactNotices.NEVER:
+        return None
+    to, cc = reply_recipients(ticket)
+    if to is None:
+        return None
+    failing = list(
+        FailingAddress.objects.filter(address__in=[to[1], *cc])
+        .order_by("address")
+        .values_list("address", "reason", "bounced_at")
+    )
+    draft = settings_.confirm_before_sending or bool(failing)
+    thread = thread_of(ticket)
+    common = {
+        "queue": ticket.queue,
+        "queue_mail": settings_,
+        "to": [to],
+        "cc": cc,
+        "subject": reply_subject(ticket, thread),
+        "ticket": ticket,
+        "article": article,
+        "in_reply_to": thread.in_reply_to,
+        "references": thread.references,
+        "state": OutgoingMail.State.DRAFT if draft else OutgoingMail.State.QUEUED,
+        "note": texts.failing_note(failing) if failing else "",
+    }
+    if settings_.contact_notices == QueueMail.ContactNotices.LINK:
+        return queue_mail(
+            kind=OutgoingMail.Kind.NOTICE, text=texts.reply_link_notice(ticket), **common
+        )
+    text, html, files = _reply_content(ticket, article, agent)
+    return queue_mail(
+        kind=OutgoingMail.Kind.REPLY, text=text, html=html, attachments=files, **common
+    )
+
+
+def queue_agent_notice(ticket: Ticket, user: User, subject: str, text: str) -> OutgoingMail | None:
+    """A mail to a colleague about a ticket (assigned, mentioned). Answering it by mail adds an
+    internal note to the ticket (see ingest), so it carries the ticket's tag."""
+    if not user.is_active or not user.email:
+        return None
+    if FailingAddress.objects.filter(address=user.email.lower()).exists():
+        log.warning("no notice to %s: the address bounced before", user.email)
+        return None
+    return queue_mail(
+        kind=OutgoingMail.Kind.AGENT,
+        queue=ticket.queue,
+        to=[(str(user), user.email)],
+        subject=subject_with_tag(ticket, subject),
+        text=text,
+        ticket=ticket,
+    )

@@ -83,16 +83,21 @@ def _connect(server: SmtpServer) -> smtplib.SMTP:
         )
     else:
         smtp = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT)
+    try:
         if server.security == "starttls":
             smtp.starttls(context=context)
-    if server.username:
-        smtp.login(server.username, server.password)
+        if server.username:
+            smtp.login(server.username, server.password)
+    except BaseException:
+        smtp.close()  # a refused STARTTLS or login must not leave the connection open
+        raise
     return smtp
 
 
-def deliver(mail: OutgoingMail, server: SmtpServer) -> None:
+def deliver(mail: OutgoingMail, server: SmtpServer) -> str:
     """Hand one message to the server. Raises PermanentFailure for a 5xx refusal, other
-    exceptions for what should be retried."""
+    exceptions for what should be retried. Returns what the server refused when it accepted
+    the message for some recipients only ("" when for all)."""
     with mail.raw.open("rb") as f:
         raw = f.read()
     smtp = _connect(server)
@@ -114,6 +119,8 @@ def deliver(mail: OutgoingMail, server: SmtpServer) -> None:
             smtp.close()
     if refused:
         log.warning("outgoing mail %s refused for %s", mail.pk, _describe(refused))
+        return _describe(refused)
+    return ""
 
 
 def _text(value: bytes | str) -> str:
@@ -146,7 +153,7 @@ def send_one(mail: OutgoingMail, now: datetime | None = None) -> str:
         return OutgoingMail.State.QUEUED
     attempts = mail.attempts + 1
     try:
-        deliver(mail, server)
+        refused = deliver(mail, server)
     except PermanentFailure as exc:
         _record(mail, OutgoingMail.State.FAILED, attempts, str(exc), now)
         return OutgoingMail.State.FAILED
@@ -160,7 +167,8 @@ def send_one(mail: OutgoingMail, now: datetime | None = None) -> str:
             next_attempt_at=now + timedelta(minutes=BACKOFF_MINUTES[attempts - 1]),
         )
         return OutgoingMail.State.QUEUED
-    _record(mail, OutgoingMail.State.SENT, attempts, "", now)
+    # Sent; the recipients the server refused are kept in last_error for the agents to see.
+    _record(mail, OutgoingMail.State.SENT, attempts, refused, now)
     return OutgoingMail.State.SENT
 
 

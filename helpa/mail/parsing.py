@@ -73,8 +73,8 @@ class ParsedMail:
 
 _CHARSET_ALIASES = {
     "": "utf-8",
-    "unknown-8bit": "windows-1252",
-    "x-unknown": "windows-1252",
+    "unknown-8bit": "utf-8",  # raw 8-bit headers: nearly always UTF-8 today, else Windows text
+    "x-unknown": "utf-8",
     "us-ascii": "windows-1252",  # 8-bit bytes in "ASCII" mail are nearly always Windows text
     "ascii": "windows-1252",
     "iso-8859-1": "windows-1252",  # a superset that Outlook & co. actually send
@@ -85,15 +85,36 @@ _CHARSET_ALIASES = {
 }
 
 
+# Declared charsets that mailers put on UTF-8 text by mistake (a default in the composer, a list
+# server rewriting headers). Text that is valid UTF-8 with non-ASCII bytes is practically never
+# meant as Latin-1 ("GrÃ¼ÃŸe"), so for these UTF-8 is tried first.
+_OFTEN_WRONG = {
+    "us-ascii",
+    "ascii",
+    "iso-8859-1",
+    "iso8859-1",
+    "latin1",
+    "latin-1",
+    "iso-8859-15",
+    "windows-1252",
+    "cp1252",
+}
+
+
 def decode_bytes(payload: bytes, charset: str | None) -> str:
-    """Bytes as text in the declared charset, or the best guess; never raises, never drops."""
+    """Bytes as text in the declared charset, or the best guess; never raises, never drops a
+    character (only NUL, which no text column of PostgreSQL can hold)."""
     declared = (charset or "").strip().strip('"').lower()
-    for candidate in (_CHARSET_ALIASES.get(declared, declared), "utf-8", "windows-1252"):
+    candidates = [_CHARSET_ALIASES.get(declared, declared), "utf-8", "windows-1252"]
+    if declared in _OFTEN_WRONG and not payload.isascii():
+        candidates.insert(0, "utf-8")
+    for candidate in candidates:
         try:
-            return payload.decode(candidate)
+            return payload.decode(candidate).replace("\x00", "")
         except (LookupError, UnicodeDecodeError):
             continue
-    return payload.decode("latin-1")  # every byte is a character: nothing is lost
+    # Every byte is a character: nothing is lost.
+    return payload.decode("latin-1").replace("\x00", "")
 
 
 def decode_header(value: object) -> str:
@@ -101,15 +122,19 @@ def decode_header(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, email.header.Header):
-        chunks = email.header.decode_header(value)
-    else:
-        text = str(value)
-        if "=?" not in text:
-            return _unfold(_surrogates_to_text(text))
-        try:
-            chunks = email.header.decode_header(text)
-        except (email.errors.HeaderParseError, ValueError):
-            return _unfold(text)
+        # compat32 wraps a header with raw 8-bit bytes in a Header of charset "unknown-8bit";
+        # decode those bytes like a body, then any encoded words among them.
+        value = "".join(
+            decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
+            for chunk, charset in email.header.decode_header(value)
+        )
+    text = str(value)
+    if "=?" not in text:
+        return _unfold(_surrogates_to_text(text))
+    try:
+        chunks = email.header.decode_header(text)
+    except (email.errors.HeaderParseError, ValueError):
+        return _unfold(text)
     parts = []
     for chunk, charset in chunks:
         if isinstance(chunk, bytes):
@@ -133,12 +158,16 @@ def _surrogates_to_text(text: str) -> str:
 
 
 def _unfold(text: str) -> str:
-    # No CR or LF survives into a decoded header: header injection starts there.
-    return " ".join(text.replace("\r", " ").replace("\n", " ").split())
+    # No CR or LF survives into a decoded header: header injection starts there. NUL goes too.
+    return " ".join(text.replace("\r", " ").replace("\n", " ").replace("\x00", "").split())
 
 
 def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
-    values = [str(v) for v in message.get_all(name, [])]
+    # A raw 8-bit header comes as a Header object whose str() loses the bytes: decode it first.
+    values = [
+        decode_header(v) if isinstance(v, email.header.Header) else str(v)
+        for v in message.get_all(name, [])
+    ]
     result = []
     for display, address in email.utils.getaddresses(values):
         address = _unfold(decode_header(address)).strip().lower()
@@ -251,6 +280,7 @@ def _filename(part: Message, index: int, content_type: str) -> str:
             "message/rfc822": "eml",
             "text/html": "html",
             "text/plain": "txt",
+            "text/rfc822-headers": "txt",
             "text/calendar": "ics",
             "image/png": "png",
             "image/jpeg": "jpg",
@@ -274,25 +304,65 @@ def _payload(part: Message) -> bytes:
 
 @dataclass
 class _Bodies:
-    texts: list[str] = field(default_factory=list)
-    htmls: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # every text body, for search
+    htmls: list[str] = field(default_factory=list)  # every HTML body
+    # What the thread shows, in order: (is the fragment from an HTML part, the fragment).
+    shown: list[tuple[bool, str]] = field(default_factory=list)
     files: list[MailPart] = field(default_factory=list)
 
 
-def _collect(part: Message, bodies: _Bodies, in_alternative: bool = False) -> None:
+_FORWARDED_HEADERS = ("From", "Date", "Subject", "To")
+# A message nested deeper than this (forward of a forward of …) is kept only as a file.
+_MAX_NESTING = 5
+
+
+def _collect(part: Message, bodies: _Bodies, in_alternative: bool = False, depth: int = 0) -> None:
     ctype = part.get_content_type()
+    if ctype == "message/delivery-status" and part.is_multipart():
+        # A list of header blocks (per message, per recipient): keep all of them as one file.
+        blocks = part.get_payload()
+        payload = b"\n".join(b.as_bytes() for b in blocks if isinstance(b, Message))
+        bodies.files.append(MailPart("delivery-status.txt", ctype, payload))
+        return
     if ctype == "message/rfc822" or (part.is_multipart() and ctype.startswith("message/")):
         nested = part.get_payload(0) if part.is_multipart() else None
         payload = nested.as_bytes() if nested is not None else _payload(part)
         subject = decode_header(nested.get("Subject", "")) if nested is not None else ""
         name = _safe_name(subject or "message") + ".eml"
         bodies.files.append(MailPart(name, "message/rfc822", payload))
+        if (
+            nested is not None
+            and part.get_content_disposition() != "attachment"
+            and depth < _MAX_NESTING
+        ):
+            _collect_forwarded(nested, bodies, depth)
         return
     if part.is_multipart():
         children = part.get_payload()
-        alternative = ctype == "multipart/alternative"
+        if ctype == "multipart/alternative":
+            # One rendition is shown: the HTML one when there is one; all feed search.
+            inner = _Bodies()
+            for child in children if isinstance(children, list) else []:
+                _collect(child, inner, True, depth)
+            bodies.texts += inner.texts
+            bodies.htmls += inner.htmls
+            bodies.files += inner.files
+            has_html = any(is_html for is_html, _fragment in inner.shown)
+            bodies.shown += [item for item in inner.shown if item[0] or not has_html]
+            return
         for child in children if isinstance(children, list) else []:
-            _collect(child, bodies, alternative)
+            _collect(child, bodies, in_alternative, depth)
+        return
+    if ctype.startswith("multipart/"):
+        # The parser found no parts (the boundary was never declared): guess it, or show the
+        # body as text rather than hide it in a file.
+        recovered = _recover_multipart(part, ctype)
+        if recovered is not None and recovered.is_multipart():
+            _collect(recovered, bodies, in_alternative, depth)
+            return
+        text = decode_bytes(_payload(part), part.get_content_charset())
+        bodies.texts.append(text)
+        bodies.shown.append((False, quoted_text_to_html(text)))
         return
     disposition = (part.get_content_disposition() or "").lower()
     has_name = bool(part.get_filename() or part.get_param("name"))
@@ -307,9 +377,13 @@ def _collect(part: Message, bodies: _Bodies, in_alternative: bool = False) -> No
         if ctype == "text/plain":
             payload, uu_files = _split_uuencoded(payload)
             bodies.files.extend(uu_files)
-            bodies.texts.append(decode_bytes(payload, charset))
+            text = decode_bytes(payload, charset)
+            bodies.texts.append(text)
+            bodies.shown.append((False, quoted_text_to_html(text)))
         else:
-            bodies.htmls.append(decode_bytes(payload, charset))
+            html = decode_bytes(payload, charset)
+            bodies.htmls.append(html)
+            bodies.shown.append((True, html))
         return
     content_id = MESSAGE_ID.findall(str(part.get("Content-ID", "")))
     index = len(bodies.files) + 1
@@ -322,6 +396,38 @@ def _collect(part: Message, bodies: _Bodies, in_alternative: bool = False) -> No
             is_inline=disposition == "inline" or (bool(content_id) and disposition != "attachment"),
         )
     )
+
+
+def _collect_forwarded(nested: Message, bodies: _Bodies, depth: int) -> None:
+    """A forwarded message is shown in the thread below a small header block, and its text is
+    searchable; its files stay inside the .eml (one copy of each)."""
+    inner = _Bodies()
+    _collect(nested, inner, depth=depth + 1)
+    lines = [f"{h}: {decode_header(nested.get(h))}" for h in _FORWARDED_HEADERS if nested.get(h)]
+    header_html = "<blockquote>" + text_to_html("\n".join(lines)) if lines else "<blockquote>"
+    bodies.texts += ["\n".join(lines), *inner.texts]
+    bodies.htmls += inner.htmls
+    has_html = any(is_html for is_html, _fragment in inner.shown)
+    bodies.shown.append((has_html, header_html))
+    bodies.shown += inner.shown
+    bodies.shown.append((has_html, "</blockquote>"))
+
+
+_BOUNDARY_LINE = re.compile(r"^--([^\s]{1,200})\s*$", re.MULTILINE)
+
+
+def _recover_multipart(part: Message, ctype: str) -> Message | None:
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return None
+    match = _BOUNDARY_LINE.search(payload)
+    if match is None:
+        return None
+    boundary = match.group(1)
+    if boundary.endswith("--"):
+        boundary = boundary[:-2]
+    head = f'Content-Type: {ctype}; boundary="{boundary}"\n\n'.encode()
+    return email.message_from_bytes(head + payload.encode("ascii", "surrogateescape"))
 
 
 def _safe_name(text: str) -> str:
@@ -386,12 +492,14 @@ def parse_message(raw: bytes) -> ParsedMail:
     _collect(message, bodies)
     parsed.attachments = bodies.files
     text = "\n\n".join(t for t in bodies.texts if t.strip())
-    if bodies.htmls:
-        parsed.html = sanitize_mail_html("".join(bodies.htmls))
+    shown = "".join(fragment for _is_html, fragment in bodies.shown)
+    if any(is_html for is_html, _fragment in bodies.shown):
+        parsed.html = sanitize_mail_html(shown)
         parsed.text = text or html_to_text(parsed.html)
     else:
+        # Only text bodies: their HTML is escaped text (and the tags of a forwarded header).
         parsed.text = text
-        parsed.html = quoted_text_to_html(text)
+        parsed.html = shown
     return parsed
 
 

@@ -18,3 +18,20 @@ def send_outbox_now() -> int:
     from .outbox import send_due
 
     return send_due()
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("mail-poll")
+def poll_mailboxes_every_minute() -> dict[str, int]:
+    """Fetch new mail from every active IMAP/POP3 mailbox. The lock keeps a slow poll and the
+    next minute's from working on the same mailbox at once."""
+    from .fetch import poll_all
+
+    totals = {"fetched": 0, "stored": 0, "duplicates": 0, "failed": 0, "errors": 0}
+    for result in poll_all().values():
+        totals["fetched"] += result.fetched
+        totals["stored"] += result.stored
+        totals["duplicates"] += result.duplicates
+        totals["failed"] += result.failed
+        totals["errors"] += bool(result.error)
+    return totals

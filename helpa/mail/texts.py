@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -51,3 +54,78 @@ def _fill(template: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         out = out.replace("{" + key + "}", value)
     return out
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Placeholders in a text an admin or agent typed (signatures, greetings)."""
+    return _fill(template, values)
+
+
+def reply_link_notice(ticket: Ticket) -> str:
+    """The "link only" mail to a contact: that there is an answer, and where to read it."""
+    values = {"number": ticket.display_number, "title": ticket.title, "link": ticket_link(ticket)}
+    with override(settings.LANGUAGE_CODE):
+        return (
+            _(
+                "Hello,\n\n"
+                "There is a new answer to your request %(number)s (%(title)s).\n\n"
+                "Read it here: %(link)s\n"
+            )
+            % values
+        )
+
+
+def failing_note(failing: list[tuple[str, str, datetime]]) -> str:
+    """Why a mail waits for an agent: its addresses bounced before (shown on the reply)."""
+    with override(settings.LANGUAGE_CODE):
+        lines = [
+            _("%(address)s bounced on %(date)s: %(reason)s")
+            % {
+                "address": address,
+                "date": timezone.localtime(bounced_at).strftime("%Y-%m-%d"),
+                "reason": reason or _("no reason given"),
+            }
+            for address, reason, bounced_at in failing
+        ]
+        return " ".join(
+            [
+                _("Earlier mail to these addresses bounced; send anyway?"),
+                *lines,
+            ]
+        )
+
+
+def assigned_notice(ticket: Ticket, actor: str, language: str) -> tuple[str, str]:
+    """The mail an agent gets when a colleague (or a rule) assigns a ticket to them."""
+    values = {
+        "actor": actor,
+        "number": ticket.display_number,
+        "title": ticket.title,
+        "link": ticket_link(ticket),
+    }
+    with override(language or settings.LANGUAGE_CODE):
+        subject = _("Assigned to you: %(title)s") % values
+        body = _("%(actor)s assigned ticket %(number)s to you.\n\n%(title)s\n%(link)s\n") % values
+    return subject, body
+
+
+def mention_notice(ticket: Ticket, actor: str, excerpt: str, language: str) -> tuple[str, str]:
+    """The mail an agent gets when a colleague mentions them in a ticket's discussion."""
+    values = {
+        "actor": actor,
+        "number": ticket.display_number,
+        "title": ticket.title,
+        "link": ticket_link(ticket),
+        "excerpt": excerpt,
+    }
+    with override(language or settings.LANGUAGE_CODE):
+        subject = _("%(actor)s mentioned you: %(title)s") % values
+        body = (
+            _(
+                "%(actor)s mentioned you on ticket %(number)s (%(title)s):\n\n"
+                "%(excerpt)s\n\n"
+                "%(link)s\n"
+            )
+            % values
+        )
+    return subject, body

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F, Model
+from django.db import connection, transaction
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -101,12 +101,20 @@ def as_actor(actor: User | Actor | None) -> Actor:
 
 def _next_ticket_number() -> int:
     """Draw the next number of the running series. The UPDATE locks the series row until commit,
-    so concurrent creations never share a number."""
-    updated = NumberSeries.objects.filter(name="ticket").update(next_value=F("next_value") + 1)
-    if not updated:
-        NumberSeries.objects.get_or_create(name="ticket")
-        NumberSeries.objects.filter(name="ticket").update(next_value=F("next_value") + 1)
-    return NumberSeries.objects.values_list("next_value", flat=True).get(name="ticket") - 1
+    so concurrent creations never share a number; RETURNING saves a second round trip."""
+    table = NumberSeries._meta.db_table
+    with connection.cursor() as cursor:
+        for _attempt in range(2):
+            cursor.execute(
+                f"UPDATE {table} SET next_value = next_value + 1 WHERE name = %s "
+                "RETURNING next_value",
+                ["ticket"],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                return int(row[0]) - 1
+            NumberSeries.objects.get_or_create(name="ticket")
+    raise RuntimeError("the ticket number series cannot be drawn from")
 
 
 @transaction.atomic
@@ -118,11 +126,13 @@ def open_ticket(
     description: str = "",
     channel: str = Channel.AGENT,
     attachments: Sequence[UploadedFile] = (),
+    reindex: bool = True,
     **fields: Any,
 ) -> Ticket:
     """Create a ticket. `description` is HTML (sanitised here); `fields` are further model fields
     (status, priority, type, category, team, owner, contact, company, due_at, hidden_until,
-    on_hold_until, is_draft, parent)."""
+    on_hold_until, is_draft, parent). A caller that adds to the ticket in the same transaction
+    may pass `reindex=False` and leave the search index to its last step."""
     who = as_actor(actor)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
@@ -175,7 +185,8 @@ def open_ticket(
             version=ticket.parent.version,
             created_at=now,
         )
-    search.reindex_ticket(ticket.id)
+    if reindex:
+        search.reindex_ticket(ticket.id)
     events.publish("ticket.created", ticket=ticket, actor=who)
     return ticket
 
@@ -370,8 +381,10 @@ def add_article(
     attachments: Sequence[UploadedFile] = (),
     contact: Contact | None = None,
     author_name: str = "",
+    reindex: bool = True,
 ) -> Article:
-    """Add one entry to the thread (a reply, internal note, discussion post or customer message)."""
+    """Add one entry to the thread (a reply, internal note, discussion post or customer message).
+    `reindex=False`: the caller updates the search index itself before its transaction ends."""
     who = as_actor(actor)
     body = sanitize_html(body_html)
     if not html_to_text(body).strip() and not attachments:
@@ -394,7 +407,8 @@ def add_article(
         stored = _store_attachments(ticket, article, attachments)
         _link_inline_images(article, stored)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
-    search.reindex_ticket(ticket.id)
+    if reindex:
+        search.reindex_ticket(ticket.id)
     mentions = mentioned_users(article.body_text) if kind == ArticleKind.DISCUSSION else []
     events.publish(
         "ticket.article_added", ticket=ticket, article=article, actor=who, mentions=mentions

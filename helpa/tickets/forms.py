@@ -7,8 +7,12 @@ from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.forms.utils import flatatt
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import Team, User
@@ -53,7 +57,9 @@ class AttachmentsField(forms.FileField):
 
 
 def _agent_choices() -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(queryset=User.objects.agents(), required=False, label=_("Owner"))
+    return forms.ModelChoiceField(
+        queryset=User.objects.agents(), required=False, label=_("Owner"), widget=FastSelect
+    )
 
 
 def body_from_editor(value: str, editor_mode: str) -> str:
@@ -61,6 +67,71 @@ def body_from_editor(value: str, editor_mode: str) -> str:
     if editor_mode == HelpdeskSettings.EditorMode.PLAIN:
         return text_to_html(value)
     return value
+
+
+class FastSelect(forms.Select):
+    """A single-choice select rendered in Python: Django's template per <option> costs about
+    0.1 ms each, and the ticket page has a few hundred options."""
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = []
+        for group_name, options, _index in widget["optgroups"]:
+            html = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((o["value"], flatatt(o["attrs"]), o["label"]) for o in options),
+            )
+            parts.append(
+                format_html('<optgroup label="{}">{}</optgroup>', group_name, html)
+                if group_name
+                else html
+            )
+        return format_html(
+            '<select name="{}"{}>{}</select>',
+            widget["name"],
+            flatatt(widget["attrs"]),
+            SafeString("".join(parts)),
+        )
+
+
+class LookupSelect(FastSelect):
+    """A select for a model with thousands of rows (contacts, companies): it holds only the
+    empty choice and the current one; the search box beside it asks `lookup_url` for matching
+    options (HTMX) and puts them into the select. The field still validates against its whole
+    queryset."""
+
+    def __init__(self, lookup_url_name: str, attrs: Any = None) -> None:
+        super().__init__(attrs)
+        self.lookup_url_name = lookup_url_name
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        every = self.choices
+        field = every.field
+        chosen = [v for v in self.format_value(value) if v.isdigit()]
+        current = field.queryset.filter(pk__in=chosen) if chosen else []
+        self.choices = [("", field.empty_label or "")] + [
+            (obj.pk, field.label_from_instance(obj)) for obj in current
+        ]
+        try:
+            return super().get_context(name, value, attrs)
+        finally:
+            self.choices = every
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        select = super().render(name, value, attrs, renderer)
+        select_id = (attrs or {}).get("id") or self.attrs.get("id") or f"id_{name}"
+        return format_html(
+            '<span class="lookup">{}<input type="search" name="q" autocomplete="off"'
+            ' aria-label="{}" placeholder="{}" hx-get="{}" hx-trigger="input changed delay:300ms"'
+            ' hx-target="#{}" hx-include="#{}" hx-swap="innerHTML"></span>',
+            select,
+            _("Search"),
+            _("Search…"),
+            reverse(self.lookup_url_name),
+            select_id,
+            select_id,
+        )
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -90,6 +161,7 @@ class TicketForm(forms.ModelForm):
         coerce=int,
         empty_value=None,
         required=False,
+        widget=FastSelect,
     )
 
     class Meta:
@@ -115,6 +187,14 @@ class TicketForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 6, "class": "editor-source"}),
             "due_at": DateTimeInput(),
             "hidden_until": DateTimeInput(),
+            "queue": FastSelect,
+            "status": FastSelect,
+            "priority": FastSelect,
+            "type": FastSelect,
+            "category": FastSelect,
+            "team": FastSelect,
+            "contact": LookupSelect("tickets:contact_options"),
+            "company": LookupSelect("tickets:company_options"),
         }
 
     def __init__(self, *args: Any, user: User, settings: HelpdeskSettings, **kwargs: Any) -> None:
@@ -138,7 +218,7 @@ class TicketForm(forms.ModelForm):
         self.fields["type"].queryset = TicketType.objects.filter(is_active=True)
         self.fields["category"].queryset = Category.objects.filter(is_active=True)
         self.fields["team"].queryset = Team.objects.all()
-        self.fields["contact"].queryset = Contact.objects.select_related("company")
+        self.fields["contact"].queryset = Contact.objects.all()
         self.fields["company"].queryset = Company.objects.all()
         self.fields["status"].choices = Status.choices
         self.fields["priority"].choices = Priority.choices

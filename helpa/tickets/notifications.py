@@ -14,11 +14,13 @@ from .models import Article, ArticleKind, Notification, Ticket
 
 def _notify(users: set[User], ticket: Ticket, kind: str, actor: Any, text: str = "") -> None:
     actor_user = getattr(actor, "user", None)
-    Notification.objects.bulk_create(
+    notices = [
         Notification(user=u, ticket=ticket, kind=kind, actor=actor_user, text=text[:300])
         for u in users
         if u != actor_user and u.is_active
-    )
+    ]
+    if notices:  # an empty bulk_create still opens and commits a transaction
+        Notification.objects.bulk_create(notices)
 
 
 def _watchers(ticket: Ticket) -> set[User]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from helpa.accounts.models import User
 
 from . import search
-from .models import ACTIVE_STATUSES, Status, Ticket
+from .models import ACTIVE_STATUSES, Status, Ticket, active_q
 
 # Tiles at the top of the overview; each is also a view that filters the list when clicked.
 VIEWS: dict[str, Any] = {
@@ -65,8 +65,16 @@ def _ids(params: QueryDict, key: str) -> list[int]:
     return [int(v) for v in params.getlist(key) if v.isdigit()]
 
 
+# Views that list active tickets only: a few percent of the desk, so a search there checks the
+# text of those rows rather than asking the full-text index for every ticket with the word.
+ACTIVE_VIEWS = {"mine", "new", "open", "overdue", "waiting", "on_hold", "unassigned", "active"}
+# A search over all tickets, newest changes first, looks among the RECENT_WINDOW most recently
+# changed tickets first; only when they do not fill the page does it search them all.
+RECENT_WINDOW = 20_000
+
+
 def _view_filter(view: str, user: User, now: Any) -> Q:
-    active = Q(status__in=ACTIVE_STATUSES)
+    active = active_q()
     return {
         "mine": active & Q(owner=user),
         "new": Q(status=Status.NEW),
@@ -89,6 +97,10 @@ class Overview:
     page_size: int
     search_text: str
     has_filters: bool
+    # The same list narrowed to the most recently changed tickets (see RECENT_WINDOW), or None.
+    recent: QuerySet[Ticket] | None = None
+    # The same list, written for counting (see Ticket.objects.visible_to(queue_index=False)).
+    counted: QuerySet[Ticket] | None = None
 
 
 def build_overview(user: User, params: QueryDict) -> Overview:
@@ -96,8 +108,6 @@ def build_overview(user: User, params: QueryDict) -> Overview:
     view = params.get("view") or "mine"
     if view not in VIEWS:
         view = "mine"
-    qs = Ticket.objects.listed_for(user, now).filter(_view_filter(view, user, now))
-
     filters = Q()
     if queues := _ids(params, "queue"):
         filters &= Q(queue__in=queues)
@@ -131,18 +141,37 @@ def build_overview(user: User, params: QueryDict) -> Overview:
         filters &= Q(due_at__lte=today_end + timedelta(days=7))
     elif due == "none":
         filters &= Q(due_at__isnull=True)
-    qs = qs.filter(filters)
-
     text = (params.get("q") or "").strip()[:200]
-    if text:
-        qs = search.apply_search(qs, text)
+    few = view in ACTIVE_VIEWS or (bool(statuses) and set(statuses) <= set(ACTIVE_STATUSES))
+    broad_search = bool(text) and not few and not search.is_number(text)
+
+    def listed(queue_index: bool = True) -> QuerySet[Ticket]:
+        found = Ticket.objects.listed_for(user, now, queue_index=queue_index).filter(
+            _view_filter(view, user, now), filters
+        )
+        return search.apply_search(found, text, use_index=not few) if text else found
+
+    qs = listed()
 
     sort = params.get("sort") or "updated"
     if sort not in SORTS:
         sort = "updated"
-    qs = qs.order_by(SORTS[sort], "-id").select_related(
-        "queue", "owner", "type", "category", "company", "contact"
+    # The columns a row shows (its template); nothing else is joined.
+    qs = (
+        qs.order_by(SORTS[sort], "-id")
+        .select_related("queue", "owner", "type", "company", "contact")
+        .defer("description", "description_text")
     )
+    recent = None
+    if broad_search and sort == "updated":
+        cutoff = (
+            Ticket.objects.order_by("-updated_at")
+            .values_list("updated_at", flat=True)[RECENT_WINDOW : RECENT_WINDOW + 1]
+            .first()
+        )
+        if cutoff is not None:
+            recent = qs.filter(updated_at__gte=cutoff)
+    counted = listed(queue_index=False) if broad_search else qs
     try:
         page_size = int(params.get("per_page", 50))
     except ValueError:
@@ -150,14 +179,14 @@ def build_overview(user: User, params: QueryDict) -> Overview:
     if page_size not in PAGE_SIZES:
         page_size = 50
     has_filters = bool(filters) or bool(text)
-    return Overview(view, qs, sort, page_size, text, has_filters)
+    return Overview(view, qs, sort, page_size, text, has_filters, recent, counted)
 
 
 def tile_counts(user: User) -> dict[str, int]:
     """All six tiles in one aggregate query over the active tickets the user may list.
     Counting a column of ticket_tiles_idx (not the id) lets PostgreSQL answer from the index."""
     now = timezone.now()
-    base = Ticket.objects.listed_for(user, now).filter(status__in=ACTIVE_STATUSES)
+    base = Ticket.objects.listed_for(user, now).filter(active_q())
     return base.aggregate(
         new=Count("queue", filter=Q(status=Status.NEW)),
         open=Count("queue", filter=Q(status=Status.OPEN)),
@@ -169,12 +198,50 @@ def tile_counts(user: User) -> dict[str, int]:
 
 
 class CappedPaginator(Paginator):
-    """A paginator whose count stops at COUNT_LIMIT + 1 (shown as "more than 1,000")."""
+    """A paginator whose count stops at COUNT_LIMIT + 1 (shown as "more than 1,000").
+
+    With `recent` (the same list narrowed to the most recently changed tickets, which come
+    first in its order), the first COUNT_LIMIT + 1 matches among those are looked up first:
+    when they hold the page asked for, its rows are those; when they are more than
+    COUNT_LIMIT, so is the count. The same rows and count, found without sorting every match
+    of a broad search. `counted` is the list written for counting (see `build_overview`)."""
+
+    def __init__(
+        self,
+        object_list: QuerySet[Ticket],
+        per_page: int,
+        recent: QuerySet[Ticket] | None = None,
+        counted: QuerySet[Ticket] | None = None,
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.recent = recent
+        self.counted = object_list if counted is None else counted
+
+    @cached_property
+    def recent_ids(self) -> list[int] | None:
+        if self.recent is None:
+            return None
+        return list(self.recent.values_list("id", flat=True)[: COUNT_LIMIT + 1])
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: COUNT_LIMIT + 1].count()
+        if self.recent_ids is not None and len(self.recent_ids) > COUNT_LIMIT:
+            return len(self.recent_ids)
+        # Counting needs no order: without it PostgreSQL stops at the limit instead of sorting.
+        return self.counted.order_by()[: COUNT_LIMIT + 1].count()
 
     @property
     def is_capped(self) -> bool:
         return self.count > COUNT_LIMIT
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        ids = self.recent_ids
+        if ids is not None:
+            bottom = (number - 1) * self.per_page
+            chosen = ids[bottom : bottom + self.per_page]
+            # The recent tickets hold this page, or every match there is.
+            if len(chosen) == self.per_page or len(ids) == self.count:
+                rows = list(self.object_list.filter(id__in=chosen)) if chosen else []
+                return self._get_page(rows, number, self)
+        return super().page(number)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("tickets/saved/", views.saved_search_create, name="saved_search_create"),
     path("tickets/saved/<int:pk>/delete/", views.saved_search_delete, name="saved_search_delete"),
     path("t/<int:number>/", views.ticket_detail, name="detail"),
+    path("t/<int:number>/thread/", views.ticket_thread, name="thread"),
     path("t/<int:number>/quick/", views.quick_edit, name="quick_edit"),
     path("t/<int:number>/save/", views.ticket_update, name="update"),
     path("t/<int:number>/post/", views.ticket_article, name="article"),
@@ -22,6 +23,8 @@ urlpatterns = [
         name="discussion_delete",
     ),
     path("t/<int:number>/attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("tickets/choices/contacts/", views.contact_options, name="contact_options"),
+    path("tickets/choices/companies/", views.company_options, name="company_options"),
     path("notifications/", views.notification_list, name="notifications"),
     path("my-requests/", views.my_requests, name="my_requests"),
 ]

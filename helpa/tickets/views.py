@@ -5,29 +5,32 @@ Views are thin: they check access through `_ticket_for`, validate with a form an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from helpa.accounts.models import Team, User
 from helpa.accounts.permissions import agent_required
-from helpa.crm.models import Company
+from helpa.crm.models import Company, Contact
 
 from . import actions, overview
 from .forms import ArticleForm, NewTicketForm, QuickEditForm, SavedSearchForm, TicketForm
 from .models import (
     ACTIVE_STATUSES,
+    PUBLIC_KINDS,
     Article,
     ArticleKind,
     Attachment,
@@ -52,7 +55,7 @@ def _ticket_for(request: HttpRequest, number: int, *, for_update: bool = False) 
     """The ticket behind a URL, or 404 when it does not exist *or* the user may not see it
     (an agent outside the queue learns nothing about the ticket)."""
     qs = Ticket.objects.visible_to(request.user).select_related(
-        "queue", "owner", "type", "category", "team", "contact", "company", "parent", "created_by"
+        "queue", "owner", "type", "contact", "company", "parent"
     )
     return get_object_or_404(qs, number=number)
 
@@ -83,14 +86,17 @@ def _filter_options() -> dict[str, Any]:
     agents = list(User.objects.agents())
     types = list(TicketType.objects.filter(is_active=True))
     return {
-        "queues": Queue.objects.filter(is_active=True),
-        "teams": Team.objects.all(),
-        "agents": agents,
-        "statuses": Status.choices,
-        "priorities": Priority.choices,
-        "types": types,
-        "categories": Category.objects.filter(is_active=True),
-        "companies": Company.objects.all()[:500],
+        # The filter panel's multiple selects, escaped once and rendered by filter_options.
+        "filter_choices": {
+            "queue": option_choices((q.pk, q) for q in Queue.objects.filter(is_active=True)),
+            "team": option_choices((t.pk, t) for t in Team.objects.all()),
+            "owner": option_choices(
+                [("me", _("Me")), ("none", _("Nobody")), *((a.pk, a) for a in agents)]
+            ),
+            "type": option_choices((t.pk, t) for t in types),
+            "category": option_choices((c.pk, c) for c in Category.objects.filter(is_active=True)),
+            "company": option_choices(Company.objects.values_list("pk", "name")[:500]),
+        },
         "labels": {
             "status": _("Status"),
             "priority": _("Priority"),
@@ -115,7 +121,9 @@ def _filter_options() -> dict[str, Any]:
 @agent_required
 def overview_page(request: HttpRequest) -> HttpResponse:
     result = overview.build_overview(request.user, request.GET)
-    paginator = overview.CappedPaginator(result.queryset, result.page_size)
+    paginator = overview.CappedPaginator(
+        result.queryset, result.page_size, result.recent, result.counted
+    )
     page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -262,33 +270,91 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 # --- The ticket page ---------------------------------------------------------------------------
 
 
+# The ticket page shows the newest entries of each tab; "Show older" brings the rest (a few
+# hundred entries rendered at once cost more than the whole page otherwise does).
+THREAD_SHOWN = 50
+
+
+@dataclass
+class ThreadTab:
+    key: str
+    entries: list[Article]
+    empty: str
+    show_all: bool = False
+
+    @property
+    def shown(self) -> list[Article]:
+        return self.entries if self.show_all else self.entries[-THREAD_SHOWN:]
+
+    @property
+    def older(self) -> int:
+        return len(self.entries) - len(self.shown)
+
+
+def _thread_tabs(ticket: Ticket, show_all: bool) -> list[ThreadTab]:
+    """The thread in its three tabs; each entry's files are in `entry.files` (one query for
+    the whole ticket, which costs less than prefetching per entry)."""
+    articles = list(ticket.articles.select_related("author", "author_contact"))
+    files: dict[int, list[Attachment]] = {}
+    for file in Attachment.objects.filter(ticket=ticket, article__isnull=False).order_by("id"):
+        files.setdefault(file.article_id, []).append(file)
+    for article in articles:
+        article.files = files.get(article.pk, [])  # type: ignore[attr-defined]
+    return [
+        ThreadTab(
+            "conversation",
+            [a for a in articles if a.kind in PUBLIC_KINDS or a.kind == ArticleKind.SYSTEM],
+            _("No messages yet."),
+            show_all,
+        ),
+        ThreadTab(
+            "notes",
+            [a for a in articles if a.kind == ArticleKind.NOTE],
+            _("No internal notes yet."),
+            show_all,
+        ),
+        ThreadTab(
+            "discussion",
+            [a for a in articles if a.kind == ArticleKind.DISCUSSION],
+            _("No discussion yet. Mention a colleague with @ to notify them."),
+            show_all,
+        ),
+    ]
+
+
+def _kind_labels() -> dict[str, str]:
+    """Labels every thread entry shows, translated once per page rather than per entry."""
+    return {
+        **{kind: str(label) for kind, label in ArticleKind.choices},
+        "delete": _("Delete"),
+        "deleted": _("This post was deleted."),
+    }
+
+
 def _ticket_page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     settings = extra.pop("settings", None) or HelpdeskSettings.load()
-    articles = list(
-        ticket.articles.select_related("author", "author_contact").prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
-        )
-    )
+    tabs = _thread_tabs(ticket, show_all=request.GET.get("all") == "1")
+    conversation, notes, _discussion = tabs
     history = list(ticket.history.select_related("actor").order_by("-created_at", "-id")[:500])
     children = list(ticket.children.select_related("owner").order_by("number"))
     followers = list(ticket.followers.all())
-    time_total = sum(a.time_spent_minutes for a in articles)
+    documents = [
+        (file, article.kind == ArticleKind.NOTE)
+        for tab in (conversation, notes)
+        for article in tab.entries
+        for file in article.files
+    ]
     context = {
         "ticket": ticket,
         "settings": settings,
-        "thread": [
-            a
-            for a in articles
-            if a.kind in (ArticleKind.CUSTOMER, ArticleKind.REPLY, ArticleKind.SYSTEM)
-        ],
-        "notes": [a for a in articles if a.kind == ArticleKind.NOTE],
-        "discussion": [a for a in articles if a.kind == ArticleKind.DISCUSSION],
+        "tabs": tabs,
+        "documents": documents,
         "loose_attachments": Attachment.objects.filter(ticket=ticket, article=None),
         "history": history,
         "children": children,
         "open_children": [c for c in children if c.status != Status.CLOSED],
         "followers": followers,
-        "time_total": time_total,
+        "time_total": sum(a.time_spent_minutes for tab in tabs for a in tab.entries),
         "agents": User.objects.agents(),
         "article_form": extra.pop("article_form", None)
         or ArticleForm(initial={"kind": "reply"}, settings=settings),
@@ -300,12 +366,7 @@ def _ticket_page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> 
             settings=settings,
         ),
         "statuses": Status.choices,
-        # Labels every thread entry shows, translated once per page rather than per entry.
-        "kind_labels": {
-            **{kind: str(label) for kind, label in ArticleKind.choices},
-            "delete": _("Delete"),
-            "deleted": _("This post was deleted."),
-        },
+        "kind_labels": _kind_labels(),
         **extra,
     }
     return context
@@ -321,6 +382,21 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         read_at=timezone.now()
     )
     return render(request, "tickets/detail.html", _ticket_page_context(request, ticket))
+
+
+@agent_required
+def ticket_thread(request: HttpRequest, number: int) -> HttpResponse:
+    """Every entry of one tab of the ticket page (its "Show older" link asks for it)."""
+    ticket = _ticket_for(request, number)
+    tabs = {tab.key: tab for tab in _thread_tabs(ticket, show_all=True)}
+    tab = tabs.get(request.GET.get("tab", ""))
+    if tab is None:
+        raise Http404
+    return render(
+        request,
+        "tickets/_thread_tab.html",
+        {"ticket": ticket, "tab": tab, "kind_labels": _kind_labels()},
+    )
 
 
 def _merge_after_stale_save(
@@ -536,6 +612,51 @@ def attachment_download(request: HttpRequest, number: int, pk: int) -> FileRespo
     )
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+# --- Choices for the contact and company fields (forms.LookupSelect) ----------------------------
+
+LOOKUP_LIMIT = 20
+
+
+def _lookup_options(
+    request: HttpRequest, queryset: Any, name: str, fields: list[str]
+) -> HttpResponse:
+    """`<option>`s for a LookupSelect: the empty one, the current choice (kept selected, so a
+    search alone changes nothing) and the first LOOKUP_LIMIT matches of the words typed."""
+    current = request.GET.get(name, "")
+    chosen = list(queryset.filter(pk=int(current))) if current.isdigit() else []
+    matches = queryset.exclude(pk__in=[c.pk for c in chosen])
+    for word in (request.GET.get("q") or "").split()[:5]:
+        words = Q()
+        for field in fields:
+            words |= Q(**{f"{field}__icontains": word})
+        matches = matches.filter(words)
+    options = [("", "---------", False)]
+    options += [(c.pk, str(c), True) for c in chosen]
+    options += [(m.pk, str(m), False) for m in matches[:LOOKUP_LIMIT]]
+    return HttpResponse(
+        format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((value, " selected" if selected else "", label) for value, label, selected in options),
+        )
+    )
+
+
+@agent_required
+def contact_options(request: HttpRequest) -> HttpResponse:
+    return _lookup_options(request, Contact.objects.all(), "contact", ["name", "email"])
+
+
+@agent_required
+def company_options(request: HttpRequest) -> HttpResponse:
+    return _lookup_options(
+        request,
+        Company.objects.all(),
+        "company",
+        ["name", "organisation_number", "customer_number"],
+    )
 
 
 # --- Notifications -----------------------------------------------------------------------------

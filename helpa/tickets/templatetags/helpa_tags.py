@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import html
+from datetime import datetime
 from typing import Any
 
 from django import template
-from django.utils.html import escape
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from helpa.tickets.models import Priority, Status
 
 register = template.Library()
+
+
+def _e(value: object) -> str:
+    """HTML-escaped text, as django.utils.html.escape gives it, without its lazy-string
+    wrapper: the overview escapes a few thousand values a page."""
+    return html.escape(str(value))
 
 
 @register.filter
@@ -20,6 +30,18 @@ def get_item(mapping: dict[str, Any], key: str) -> Any:
 
 
 def _field_labels() -> dict[str, str]:
+    """The labels in the active language, built once per language (the history table asks for
+    one per row)."""
+    language = get_language()
+    if language not in _FIELD_LABELS:
+        _FIELD_LABELS[language] = _build_field_labels()
+    return _FIELD_LABELS[language]
+
+
+_FIELD_LABELS: dict[str | None, dict[str, str]] = {}
+
+
+def _build_field_labels() -> dict[str, str]:
     return {
         "created": _("Created"),
         "title": _("Title"),
@@ -88,6 +110,88 @@ def options(choices: list[tuple[str, str]], current: object) -> str:
     )
 
 
+@register.simple_tag
+def filter_options(choices: list[tuple[str, str]], chosen: list[str]) -> str:
+    """The `<option>`s of a multiple select of the overview's filter panel (`choices` escaped
+    by `option_choices`), built in Python: companies alone are hundreds. The markup is what
+    the panel's template loops wrote before (`<option value="1" >` when not chosen)."""
+    chosen_values = {str(value) for value in chosen or []}
+    return mark_safe(
+        "".join(
+            f'<option value="{value}" {"selected" if value in chosen_values else ""}>{label}</option>'
+            for value, label in choices
+        )
+    )
+
+
+@register.simple_tag(takes_context=True)
+def quick_edit(context: Any, ticket: Any, field: str, url: str) -> str:
+    """One quick-edit form of an overview row (status, priority, type or owner), built in
+    Python: four per row and up to 200 rows a page. Type and owner hold only the current
+    choice; app.js copies the others in from the page's <template>s. `url` is the row's
+    tickets:quick_edit address."""
+    labels, choices = context["labels"], context["quick_choices"]
+    url = _e(url)
+    if field in ("status", "priority"):
+        css = f"quick status-{_e(ticket.status)}" if field == "status" else "quick"
+        select = (
+            f'<select name="value" aria-label="{_e(labels[field])}" class="{css}">'
+            f"{options(choices[field], getattr(ticket, field))}</select>"
+        )
+    else:
+        value = getattr(ticket, f"{field}_id")
+        shown = getattr(ticket, field) or ("–" if field == "type" else labels["nobody"])
+        select = (
+            f'<select name="value" aria-label="{_e(labels[field])}" class="quick" '
+            f'data-options="{field}"><option value="{"" if value is None else value}" selected>'
+            f"{_e(shown)}</option></select>"
+        )
+    return mark_safe(
+        f'<form hx-post="{url}" hx-trigger="change" hx-target="#row-{ticket.number}" '
+        f'hx-swap="outerHTML" method="post" action="{url}">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{_e(context.get("csrf_token", ""))}">'
+        f'<input type="hidden" name="field" value="{field}">'
+        f'<input type="hidden" name="version" value="{ticket.version}">{select}</form>'
+    )
+
+
 def option_choices(pairs: Any) -> list[tuple[str, str]]:
     """(value, label) pairs escaped once, ready for `options`."""
-    return [(escape(str(value)), escape(str(label))) for value, label in pairs]
+    return [(_e(value), _e(label)) for value, label in pairs]
+
+
+def _minute(value: datetime) -> str:
+    """What the template filter date:"Y-m-d H:i" shows, without its per-call format parsing."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+@register.simple_tag(takes_context=True)
+def overview_row(context: Any, ticket: Any, row_error: str = "") -> str:
+    """One row of the overview, built in Python: a template costs about half a millisecond a
+    row, up to 200 rows a page. Needs the page's `labels` and `quick_choices`."""
+    labels = context["labels"]
+    number = ticket.number
+    detail = _e(reverse("tickets:detail", args=[number]))
+    quick = reverse("tickets:quick_edit", args=[number])
+    overdue = ticket.is_overdue
+    company = f" · {_e(ticket.company)}" if ticket.company_id else ""
+    draft = f' <span class="tag">{_e(labels["draft"])}</span>' if ticket.is_draft else ""
+    error = f'<div class="errors small" role="alert">{_e(row_error)}</div>' if row_error else ""
+    edits = "".join(
+        f'<td data-label="{_e(labels[field])}">{quick_edit(context, ticket, field, quick)}</td>'
+        for field in ("status", "priority", "type", "owner")
+    )
+    return mark_safe(
+        f'<tr id="row-{number}" class="prio-{ticket.priority}{" overdue" if overdue else ""}"'
+        f' data-number="{number}">'
+        f'<td class="num"><a href="{detail}">{number}</a></td>'
+        f'<td class="title"><a href="{detail}">{_e(ticket.title)}</a>{draft}'
+        f'<div class="muted small">{_e(ticket.contact.name) if ticket.contact_id else ""}'
+        f"{company}</div>{error}</td>{edits}"
+        f'<td data-label="{_e(labels["queue"])}">{_e(ticket.queue)}</td>'
+        f'<td data-label="{_e(labels["due"])}" class="{"overdue-text" if overdue else ""}">'
+        f"{_minute(ticket.due_at) if ticket.due_at else ''}</td>"
+        f'<td data-label="{_e(labels["changed"])}" class="muted"><time datetime="'
+        f'{timezone.localtime(ticket.updated_at).isoformat()}">{_minute(ticket.updated_at)}'
+        f"</time></td></tr>"
+    )

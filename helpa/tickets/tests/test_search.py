@@ -7,12 +7,16 @@ databases reduce alike: the stemmer turns "scanner" into "scann" in the ticket a
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.core.paginator import Paginator
 from django.http import QueryDict
+from django.utils import timezone
 
 from helpa.accounts.models import User
-from helpa.tickets import actions
+from helpa.tickets import actions, overview
 from helpa.tickets.models import Queue, Ticket
-from helpa.tickets.overview import build_overview
+from helpa.tickets.overview import CappedPaginator, build_overview
 from helpa.tickets.search import apply_search
 
 
@@ -114,3 +118,59 @@ def test_odd_input_finds_nothing_and_breaks_nothing(alice: User, queue_support: 
     for text in ['"', "*", "AND OR NOT", "(", "-", "'; DROP TABLE x; --", "ä" * 300, "NEAR(a b)"]:
         assert _found(alice, text) == []
     assert Ticket.objects.count() == 1
+
+
+def _pages(paginator: Paginator) -> list[list[int]]:
+    return [[t.number for t in paginator.page(n).object_list] for n in paginator.page_range]
+
+
+def test_a_broad_search_pages_alike_through_the_recent_tickets(
+    alice: User, queue_support: Queue, monkeypatch
+) -> None:
+    """Recently changed tickets are searched first (overview.RECENT_WINDOW); the pages and the
+    count are those of searching everything, whether the recent ones fill a page or not."""
+    tickets = [
+        actions.open_ticket(alice, queue=queue_support, title=f"Scanner {n}") for n in range(9)
+    ]
+    for n in range(12):
+        actions.open_ticket(alice, queue=queue_support, title=f"Other {n}")
+    for n, ticket in enumerate(tickets):  # changed in a shuffled order, some at the same time
+        Ticket.objects.filter(pk=ticket.pk).update(
+            updated_at=timezone.now() - timedelta(hours=(n * 7) % 9 // 2)
+        )
+    params = QueryDict("view=all&q=scanner")
+    expected = _pages(Paginator(build_overview(alice, params).queryset, 2))
+    assert sum(len(p) for p in expected) == 9
+
+    for window in (1, 4, 10, 100):
+        monkeypatch.setattr(overview, "RECENT_WINDOW", window)
+        result = build_overview(alice, params)
+        assert (result.recent is not None) == (window < Ticket.objects.count())
+        paginator = CappedPaginator(result.queryset, 2, result.recent, result.counted)
+        assert (paginator.count, _pages(paginator)) == (9, expected), window
+
+    monkeypatch.setattr(overview, "COUNT_LIMIT", 4)
+    monkeypatch.setattr(overview, "RECENT_WINDOW", 12)
+    result = build_overview(alice, params)
+    paginator = CappedPaginator(result.queryset, 2, result.recent, result.counted)
+    assert paginator.is_capped and paginator.count == 5
+    assert [t.number for t in paginator.page(2).object_list] == expected[1]
+    # Sorting by anything else, an active view or a number: no recent-first search.
+    for query in ("view=all&q=scanner&sort=title", "view=active&q=scanner", "view=all&q=10001"):
+        assert build_overview(alice, QueryDict(query)).recent is None
+
+
+def test_search_in_the_active_views_finds_what_the_index_finds(
+    alice: User, queue_support: Queue
+) -> None:
+    """Active views check the words on their few rows instead of asking the index (on
+    PostgreSQL); the answer is the same."""
+    active = actions.open_ticket(alice, queue=queue_support, title="Router blinks", owner=alice)
+    done = actions.open_ticket(alice, queue=queue_support, title="Router replaced", owner=alice)
+    actions.update_ticket(alice, done, {"status": "closed"})
+    for view in ("active", "mine", "new"):
+        assert _found(alice, "router", view=view) == [active]
+        assert list(apply_search(Ticket.objects.active(), "router", use_index=False)) == [active]
+    assert _found(alice, "router blinks", view="active") == [active]
+    assert _found(alice, "router nothing", view="active") == []
+    assert set(_found(alice, "router", view="all")) == {active, done}

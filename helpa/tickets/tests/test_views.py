@@ -1232,7 +1232,7 @@ def test_swedish_messages_on_refusals(agent_client: Client, ticket: Ticket) -> N
 
 # --- Query counts ------------------------------------------------------------------------------
 
-OVERVIEW_MAX_QUERIES = 15  # measured: 13 on SQLite and PostgreSQL
+OVERVIEW_MAX_QUERIES = 17  # measured: 15 on SQLite and PostgreSQL
 TICKET_PAGE_MAX_QUERIES = 28  # measured: 26
 
 
@@ -1348,3 +1348,83 @@ def test_history_entries_on_the_page(agent_client: Client, alice: User, ticket: 
     page = _html(agent_client.get(f"/t/{ticket.number}/"))
     assert re.search(r"<td>Alice Agent</td><td>Priority</td><td>Medium</td><td>High</td>", page)
     assert HistoryEntry.objects.filter(ticket=ticket).count() == 2
+
+
+# --- Contact and company fields: the current choice, and a search for the others --------------
+
+
+def test_the_ticket_page_offers_only_the_current_contact_and_a_search_for_others(
+    agent_client: Client, alice: User, queue_support: Queue, contact, company: Company
+) -> None:
+    from helpa.crm.models import Contact
+
+    for n in range(30):
+        Contact.objects.create(name=f"Person {n:02}", email=f"person{n}@example.com")
+    other = Contact.objects.create(name="Dora Different", email="dora@example.com")
+    ticket = _open(alice, queue_support, "Who asked?", contact=contact, company=company)
+
+    body = _html(agent_client.get(f"/t/{ticket.number}/"))
+    contact_select = re.search(r'<select name="contact".*?</select>', body, re.S).group(0)
+    assert f'<option value="{contact.pk}" selected>Carl Customer' in contact_select
+    assert "Person 01" not in contact_select and contact_select.count("<option") == 2
+    assert 'hx-get="/tickets/choices/contacts/"' in body
+    assert 'hx-get="/tickets/choices/companies/"' in body
+
+    # Typing into the search box: the current contact stays chosen, the matches follow it.
+    options = _html(
+        agent_client.get("/tickets/choices/contacts/", {"q": "dora", "contact": contact.pk})
+    )
+    assert options == (
+        '<option value="">---------</option>'
+        f'<option value="{contact.pk}" selected>Carl Customer &lt;carl@example.com&gt;</option>'
+        f'<option value="{other.pk}">Dora Different &lt;dora@example.com&gt;</option>'
+    )
+    by_mail = _html(agent_client.get("/tickets/choices/contacts/", {"q": "person1 example"}))
+    assert by_mail.count("<option") == 1 + 11  # the empty choice, person1 and person10–19
+    assert "Acme AB" in _html(agent_client.get("/tickets/choices/companies/", {"q": "acme"}))
+    many = _html(agent_client.get("/tickets/choices/contacts/", {"q": "person"}))
+    assert many.count("<option") == 1 + 20  # at most 20 matches
+
+    # Choosing one saves it; the field accepts any contact, not only those on the page.
+    response = agent_client.post(f"/t/{ticket.number}/save/", _fields(ticket, contact=other.pk))
+    assert response.status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).contact == other
+    bad = agent_client.post(
+        f"/t/{ticket.number}/save/", _fields(Ticket.objects.get(pk=ticket.pk), contact=99999)
+    )
+    assert bad.status_code == 400 and Ticket.objects.get(pk=ticket.pk).contact == other
+
+
+def test_choices_are_for_agents_only(customer_client: Client, client: Client) -> None:
+    assert customer_client.get("/tickets/choices/contacts/", {"q": "a"}).status_code == 403
+    assert client.get("/tickets/choices/companies/").status_code == 302
+
+
+# --- A long thread: the newest entries, and the older ones a click away ----------------------
+
+
+def test_a_long_thread_shows_its_newest_entries_and_the_older_ones_on_request(
+    agent_client: Client, alice: User, queue_support: Queue, bob_agent_client: Client
+) -> None:
+    ticket = _open(alice, queue_support, "Long story")
+    for n in range(60):
+        actions.add_reply(alice, ticket, f"<p>Reply number {n:02}</p>")
+    actions.add_note(alice, ticket, "<p>One note</p>")
+
+    body = _html(agent_client.get(f"/t/{ticket.number}/"))
+    assert "Reply number 59" in body and "Reply number 10" in body
+    assert "Reply number 09" not in body  # the 50 newest of 60 replies
+    assert '<span class="count">60</span>' in body  # the tab counts them all
+    link = re.search(r'<a href="\?all=1#conversation" hx-get="([^"]+)"[^>]*>([^<]+)</a>', body)
+    assert link and link.group(2) == "Show 10 older entries"
+    assert "One note" in body and body.count('data-testid="show-older"') == 1
+
+    # With JavaScript the link fetches the whole tab; without, the page shows everything.
+    tab = _html(agent_client.get(link.group(1)))
+    assert tab.count('class="msg ') == 60 and "show-older" not in tab
+    assert tab.index("Reply number 00") < tab.index("Reply number 59")
+    everything = _html(agent_client.get(f"/t/{ticket.number}/?all=1"))
+    assert "Reply number 00" in everything and "show-older" not in everything
+
+    assert agent_client.get(f"/t/{ticket.number}/thread/?tab=nonsense").status_code == 404
+    assert bob_agent_client.get(link.group(1)).status_code == 404  # not his queue

@@ -413,3 +413,40 @@ def test_a_phone_sized_screen(
         expect(page.locator("h1").first).to_be_visible()
         overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
+
+
+def test_choosing_a_contact_by_searching_and_reading_a_long_thread(
+    open_page: OpenPage, alice: User, support: Queue
+) -> None:
+    from helpa.crm.models import Contact
+
+    for n in range(40):
+        Contact.objects.create(name=f"Person {n:02}", email=f"person{n}@example.com")
+    dora = Contact.objects.create(name="Dora Different", email="dora@example.com")
+    ticket = _owned(alice, support, "Who called?")
+    for n in range(55):
+        actions.add_reply(alice, ticket, f"<p>Reply number {n:02}</p>")
+
+    page = open_page(alice)
+    page.goto(page.url.split("/tickets/")[0] + f"/t/{ticket.number}/")
+    contact = page.locator("#fields-form select[name=contact]")
+    expect(contact.locator("option")).to_have_count(1)  # only the empty choice
+    with settled(page), page.expect_response(re.compile(r"/tickets/choices/contacts/")):
+        page.locator("#fields-form .lookup input[type=search]").first.fill("dora")
+    expect(contact.locator("option")).to_have_count(2)
+    contact.select_option(str(dora.pk))
+    page.click("#fields-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("Ticket saved.")
+    expect(page.locator(".meta")).to_contain_text("Dora Different")
+    ticket.refresh_from_db()
+    assert ticket.contact == dora
+
+    # The newest 50 replies are shown; one click brings the 5 older ones into place.
+    thread = page.locator("#conversation .msg")
+    expect(thread).to_have_count(50)
+    expect(page.locator("#conversation")).not_to_contain_text("Reply number 04")
+    with settled(page), page.expect_response(re.compile(r"/thread/\?tab=conversation")):
+        page.click("#conversation [data-testid=show-older]")
+    expect(thread).to_have_count(55)
+    expect(thread.first).to_contain_text("Reply number 00")
+    expect(page.locator("#conversation [data-testid=show-older]")).to_have_count(0)

@@ -1,0 +1,167 @@
+"""Forms of the mail settings pages and of the agent's move/split actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from .models import InboundMail, MailAddress, Mailbox, MailSettings, QueueMail
+
+PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
+
+
+class _KeepsPasswordMixin(forms.ModelForm):
+    """A stored password is never shown back; a blank field keeps it."""
+
+    password_field = "password"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields[self.password_field]
+        field.required = False
+        field.widget = forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "new-password"}
+        )
+        if self.instance.pk and getattr(self.instance, self.password_field):
+            field.help_text = _("A password is stored. Leave this empty to keep it.")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get(self.password_field) and self.instance.pk:
+            stored = (
+                type(self.instance)
+                .objects.filter(pk=self.instance.pk)
+                .values_list(self.password_field, flat=True)
+            )
+            cleaned[self.password_field] = stored.first() or ""
+        return cleaned
+
+
+class QueueMailForm(_KeepsPasswordMixin):
+    password_field = "smtp_password"
+
+    class Meta:
+        model = QueueMail
+        fields = [
+            "new_mail",
+            "auto_reply",
+            "auto_reply_subject",
+            "auto_reply_body",
+            "sender_name",
+            "contact_notices",
+            "confirm_before_sending",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_username",
+            "smtp_password",
+        ]
+        widgets = {"auto_reply_body": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["smtp_port"].validators += PORT_VALIDATORS
+        self.fields["smtp_port"].help_text = _("Empty: the installation's mail server.")
+
+
+class MailAddressForm(forms.ModelForm):
+    class Meta:
+        model = MailAddress
+        fields = ["address", "is_sender"]
+
+    def __init__(self, *args: Any, queue: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = queue
+
+    def clean_address(self) -> str:
+        address = self.cleaned_data["address"].strip().lower()
+        bound = MailAddress.objects.filter(address=address).select_related("queue").first()
+        if bound is not None:
+            if bound.queue_id == getattr(self.queue, "pk", None):
+                raise forms.ValidationError(_("This address is already bound to this queue."))
+            raise forms.ValidationError(
+                _("This address is already bound to the queue %(queue)s."),
+                params={"queue": bound.queue.name},
+            )
+        return address
+
+    def validate_unique(self) -> None:
+        # clean_address says it in words that name the other queue.
+        pass
+
+
+class MailboxForm(_KeepsPasswordMixin):
+    class Meta:
+        model = Mailbox
+        fields = [
+            "name",
+            "queue",
+            "protocol",
+            "host",
+            "port",
+            "security",
+            "username",
+            "password",
+            "folder",
+            "after_import",
+            "move_to_folder",
+            "is_active",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["port"].validators += PORT_VALIDATORS
+        self.fields["port"].help_text = _("Empty: the standard port of the protocol and security.")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("after_import") == Mailbox.AfterImport.MOVE and not cleaned.get(
+            "move_to_folder"
+        ):
+            self.add_error("move_to_folder", _("Name the folder to move imported mail to."))
+        if cleaned.get("protocol") == Mailbox.Protocol.POP3 and cleaned.get("after_import") == (
+            Mailbox.AfterImport.MOVE
+        ):
+            self.add_error("after_import", _("POP3 has no folders to move mail to."))
+        if not cleaned.get("password") and self.instance.auth == Mailbox.Auth.PASSWORD:
+            self.add_error("password", _("Enter the mailbox's password."))
+        return cleaned
+
+
+class MailSettingsForm(forms.ModelForm):
+    class Meta:
+        model = MailSettings
+        fields = ["max_message_mb", "closing_greeting", "signature"]
+        widgets = {
+            "closing_greeting": forms.Textarea(attrs={"rows": 3}),
+            "signature": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["max_message_mb"].validators += [MinValueValidator(1), MaxValueValidator(500)]
+
+
+ATTENTION_STATES = [
+    InboundMail.State.FAILED,
+    InboundMail.State.HELD,
+    InboundMail.State.REJECTED,
+    InboundMail.State.BOUNCE,
+]
+
+
+class InboundFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        label=_("state"),
+        required=False,
+        choices=[("", _("Needs attention"))]
+        + [(s.value, s.label) for s in ATTENTION_STATES]
+        + [(InboundMail.State.IGNORED.value, InboundMail.State.IGNORED.label)],
+    )
+
+
+class MoveMailForm(forms.Form):
+    ticket = forms.IntegerField(label=_("ticket number"), min_value=1)
