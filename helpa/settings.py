@@ -149,7 +149,13 @@ else:
     }
 HUEY["immediate"] = envbool("HELPA_HUEY_IMMEDIATE", TESTING)
 HUEY["utc"] = True
-HUEY["consumer"] = {"workers": envint("HELPA_WORKERS", 2), "worker_type": "thread"}
+# flush_locks: a worker killed during a mailbox poll or an outbox run leaves its lock behind;
+# a starting worker clears such locks, so polling never stays stopped.
+HUEY["consumer"] = {
+    "workers": envint("HELPA_WORKERS", 2),
+    "worker_type": "thread",
+    "flush_locks": True,
+}
 
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -172,7 +178,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Languages: English source, Swedish complete ------------------------------------------------
-LANGUAGE_CODE = "en"
+# The installation's language: the fallback for users, and the language of mail to contacts
+# (auto-replies, notices) until contacts carry their own.
+LANGUAGE_CODE = envstr("HELPA_LANGUAGE", "en")
 LANGUAGES = [("en", _("English")), ("sv", _("Swedish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True

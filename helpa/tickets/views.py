@@ -294,7 +294,13 @@ class ThreadTab:
 def _thread_tabs(ticket: Ticket, show_all: bool) -> list[ThreadTab]:
     """The thread in its three tabs; each entry's files are in `entry.files` (one query for
     the whole ticket, which costs less than prefetching per entry)."""
-    articles = list(ticket.articles.select_related("author", "author_contact"))
+    # inbound_mail, outgoing_mails: how a message came and went by mail (the mail app's
+    # includes in _article.html), loaded once for the whole thread.
+    articles = list(
+        ticket.articles.select_related("author", "author_contact", "inbound_mail").prefetch_related(
+            "outgoing_mails"
+        )
+    )
     files: dict[int, list[Attachment]] = {}
     for file in Attachment.objects.filter(ticket=ticket, article__isnull=False).order_by("id"):
         files.setdefault(file.article_id, []).append(file)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail as django_mail
+from django.test import Client
 
 from helpa.accounts.models import User
 from helpa.crm.models import Contact
@@ -321,3 +322,18 @@ iVBORw0KGgo=
     assert f"/attachments/{image.pk}/" in article.body_html
     assert "<script" not in article.body_html
     assert django_mail.outbox == []  # nothing is sent synchronously
+
+
+def test_the_ticket_page_shows_how_the_mail_came_and_its_reply_went(
+    support: Queue, support_address: MailAddress, alice: User, alice_client: Client
+) -> None:
+    first = ingest_raw(message(body='<img src="https://tracker.example/p.gif">'), support)
+    ticket = first.ticket
+    actions.update_ticket(alice, ticket, {"owner": alice, "status": Status.OPEN})
+    actions.add_reply(alice, ticket, "<p>We are on it.</p>")
+    page = alice_client.get(f"/t/{ticket.number}/").content.decode()
+    assert first.inbound.thread_reason in page
+    assert "Original message (.eml)" in page
+    assert "mail/mail.js" in page
+    assert OutgoingMail.objects.filter(kind=OutgoingMail.Kind.REPLY, ticket=ticket).exists()
+    assert 'data-testid="mail-state" data-state="queued"' in page  # no SMTP server set up here

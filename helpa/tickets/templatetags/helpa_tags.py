@@ -65,6 +65,9 @@ def _build_field_labels() -> dict[str, str]:
         "follower_added": _("Follower added"),
         "follower_removed": _("Follower removed"),
         "discussion_deleted": _("Discussion post deleted"),
+        # Written by the mail channel when an agent moves a wrongly threaded mail.
+        "mail_moved_out": _("Mail moved to another ticket"),
+        "mail_moved_in": _("Mail moved here"),
     }
 
 
