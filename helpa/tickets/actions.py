@@ -28,6 +28,7 @@ from helpa.lib.html import html_to_text, sanitize_html
 
 from . import search
 from .models import (
+    ACTIVE_STATUSES,
     Article,
     ArticleKind,
     Attachment,
@@ -188,6 +189,8 @@ def open_ticket(
     if reindex:
         search.reindex_ticket(ticket.id)
     events.publish("ticket.created", ticket=ticket, actor=who)
+    if ticket.owner_id and ticket.owner != who.user:
+        events.publish("ticket.assigned", ticket=ticket, actor=who, owner=ticket.owner)
     return ticket
 
 
@@ -201,6 +204,10 @@ def _stamp_status_times(ticket: Ticket, status: str, now: datetime) -> None:
         ticket.resolved_at = now
     if status == Status.CLOSED:
         ticket.closed_at = now
+    if status in ACTIVE_STATUSES:
+        # Reopened: it is neither resolved nor closed any more (the history keeps when it was).
+        ticket.resolved_at = None
+        ticket.closed_at = None
     if status != Status.ON_HOLD:
         ticket.on_hold_until = None
 
@@ -340,10 +347,10 @@ def close_ticket(
     if close_children:
         for child in Ticket.objects.filter(parent=closed).exclude(status=Status.CLOSED):
             if child.owner_id is None:
-                # A child still New and unowned is closed by the parent's closer taking it.
-                update_ticket(
-                    actor, child, {"owner": as_actor(actor).user, "status": Status.CLOSED}
-                )
+                # A child still New and unowned is taken by the parent's closer (by the
+                # parent's owner when a rule or job closes it) and closed.
+                taker = as_actor(actor).user or closed.owner
+                update_ticket(actor, child, {"owner": taker, "status": Status.CLOSED})
             else:
                 update_ticket(actor, child, {"status": Status.CLOSED})
             HistoryEntry.objects.create(
@@ -409,7 +416,14 @@ def add_article(
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     if reindex:
         search.reindex_ticket(ticket.id)
-    mentions = mentioned_users(article.body_text) if kind == ArticleKind.DISCUSSION else []
+    mentions = []
+    if kind == ArticleKind.DISCUSSION:
+        # Only colleagues who may open the ticket hear of it: a mention must not leak its title.
+        mentions = [
+            u
+            for u in mentioned_users(article.body_text)
+            if Ticket.objects.visible_to(u).filter(pk=ticket.pk).exists()
+        ]
     events.publish(
         "ticket.article_added", ticket=ticket, article=article, actor=who, mentions=mentions
     )

@@ -397,8 +397,9 @@ def test_no_mail_when_agents_take_a_ticket_themselves(
 
 
 def test_an_agent_gets_a_mail_when_mentioned(
-    alice, bob_agent, mailed_ticket, django_capture_on_commit_callbacks
+    alice, bob_agent, team_support, mailed_ticket, django_capture_on_commit_callbacks
 ):
+    team_support.members.add(bob_agent)  # a mention reaches colleagues who may open the ticket
     with django_capture_on_commit_callbacks(execute=True):
         actions.add_discussion_post(
             alice, mailed_ticket, "<p>@bob.agent could you look? @alice noted.</p>"

@@ -197,6 +197,30 @@ def test_resolved_and_closed_are_stamped(alice: User, ticket: Ticket) -> None:
     assert ticket.status == Status.CLOSED
     assert (ticket.resolved_at, ticket.closed_at) == (A_MONDAY, later)
 
+    actions.update_ticket(alice, ticket, {"status": Status.OPEN})
+    ticket.refresh_from_db()
+    assert (ticket.resolved_at, ticket.closed_at) == (None, None)  # reopened: neither any more
+
+
+def test_a_job_closing_a_parent_gives_an_unowned_child_to_the_parent_owner(
+    alice: User, ticket: Ticket
+) -> None:
+    parent = _owned_and_open(alice, ticket)
+    child = actions.open_ticket(alice, queue=parent.queue, title="Child", parent=parent)
+    actions.close_ticket(actions.Actor(name="Rule: close stale"), parent, close_children=True)
+    child.refresh_from_db()
+    assert (child.status, child.owner) == (Status.CLOSED, alice)
+
+
+def test_opening_a_ticket_for_a_colleague_notifies_them(
+    alice: User, admin: User, queue_support, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.open_ticket(admin, queue=queue_support, title="For Alice", owner=alice)
+        actions.open_ticket(alice, queue=queue_support, title="For myself", owner=alice)
+    (notice,) = Notification.objects.filter(kind=Notification.Kind.ASSIGNED)
+    assert (notice.user, notice.actor) == (alice, admin)
+
 
 def test_closing_a_parent_with_its_children(alice: User, admin: User, ticket: Ticket) -> None:
     parent = _owned_and_open(alice, ticket)
@@ -292,7 +316,9 @@ def test_a_mention_in_the_discussion_notifies_the_colleague(
             "<p>@ada can you check the invoice? Ask @bob.agent. Not @carl, not @nobody.</p>",
         )
     notices = Notification.objects.filter(kind=Notification.Kind.MENTION)
-    assert {n.user for n in notices} == {admin, bob_agent}  # the customer is no colleague
+    # The customer is no colleague; Bob works no queue of this ticket, so he must not even
+    # learn its title from a notice.
+    assert {n.user for n in notices} == {admin}
     assert all(n.actor == alice and "check the invoice" in n.text for n in notices)
     assert not Notification.objects.exclude(kind=Notification.Kind.MENTION).exists()
 
