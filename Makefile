@@ -28,6 +28,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.mail
 
 # Refresh the translation catalogue after changing user-visible strings (needs GNU gettext).
 messages: install
