@@ -124,3 +124,13 @@ def test_demo_data_leaves_a_database_in_use_alone(ticket: Ticket) -> None:
     assert "demo data already present" in out.getvalue().lower()
     assert Ticket.objects.count() == 1
     assert not User.objects.filter(email="agent@example.com").exists()
+
+
+def test_nothing_of_the_demo_waits_to_be_mailed(db: None) -> None:
+    from helpa.mail.models import OutgoingMail
+
+    call_command("demo_data", stdout=StringIO())
+    replies = OutgoingMail.objects.filter(kind=OutgoingMail.Kind.REPLY)
+    assert replies.exists()  # the demo's replies were mailed to their contacts …
+    assert not OutgoingMail.objects.filter(state=OutgoingMail.State.QUEUED).exists()  # … long ago
+    assert all(m.sent_at == m.article.created_at for m in replies.select_related("article"))
