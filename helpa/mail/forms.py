@@ -14,34 +14,39 @@ PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
 
 
 class _KeepsPasswordMixin(forms.ModelForm):
-    """A stored password is never shown back; a blank field keeps it."""
+    """A stored password (or other secret) is never shown back; a blank field keeps it."""
 
-    password_field = "password"
+    secret_fields: tuple[str, ...] = ("password",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields[self.password_field]
-        field.required = False
-        field.widget = forms.PasswordInput(
-            render_value=False, attrs={"autocomplete": "new-password"}
-        )
-        if self.instance.pk and getattr(self.instance, self.password_field):
-            field.help_text = _("A password is stored. Leave this empty to keep it.")
+        for name in self.secret_fields:
+            field = self.fields[name]
+            field.required = False
+            field.widget = forms.PasswordInput(
+                render_value=False, attrs={"autocomplete": "new-password"}
+            )
+            if self.instance.pk and getattr(self.instance, name):
+                field.help_text = _("A value is stored. Leave this empty to keep it.")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if not cleaned.get(self.password_field) and self.instance.pk:
+        if self.instance.pk:
             stored = (
                 type(self.instance)
                 .objects.filter(pk=self.instance.pk)
-                .values_list(self.password_field, flat=True)
+                .values(*self.secret_fields)
+                .first()
+                or {}
             )
-            cleaned[self.password_field] = stored.first() or ""
+            for name in self.secret_fields:
+                if not cleaned.get(name):
+                    cleaned[name] = stored.get(name) or ""
         return cleaned
 
 
 class QueueMailForm(_KeepsPasswordMixin):
-    password_field = "smtp_password"
+    secret_fields = ("smtp_password",)
 
     class Meta:
         model = QueueMail
@@ -94,6 +99,11 @@ class MailAddressForm(forms.ModelForm):
 
 
 class MailboxForm(_KeepsPasswordMixin):
+    secret_fields = ("password", "oauth_client_secret", "oauth_refresh_token")
+    oauth_token_url = forms.URLField(
+        label=_("OAuth token URL"), required=False, assume_scheme="https", max_length=200
+    )
+
     class Meta:
         model = Mailbox
         fields = [
@@ -103,8 +113,15 @@ class MailboxForm(_KeepsPasswordMixin):
             "host",
             "port",
             "security",
+            "verify_tls",
             "username",
+            "auth",
             "password",
+            "oauth_token_url",
+            "oauth_client_id",
+            "oauth_client_secret",
+            "oauth_scope",
+            "oauth_refresh_token",
             "folder",
             "after_import",
             "move_to_folder",
@@ -115,6 +132,11 @@ class MailboxForm(_KeepsPasswordMixin):
         super().__init__(*args, **kwargs)
         self.fields["port"].validators += PORT_VALIDATORS
         self.fields["port"].help_text = _("Empty: the standard port of the protocol and security.")
+        self.fields["auth"].required = False  # password, unless OAuth 2 is chosen
+        self.fields["oauth_refresh_token"].help_text = _(
+            "From the provider's consent flow for this mailbox (Microsoft 365: offline_access "
+            "and IMAP.AccessAsUser.All or POP.AccessAsUser.All)."
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -126,8 +148,19 @@ class MailboxForm(_KeepsPasswordMixin):
             Mailbox.AfterImport.MOVE
         ):
             self.add_error("after_import", _("POP3 has no folders to move mail to."))
-        if not cleaned.get("password") and self.instance.auth == Mailbox.Auth.PASSWORD:
-            self.add_error("password", _("Enter the mailbox's password."))
+        cleaned["auth"] = cleaned.get("auth") or Mailbox.Auth.PASSWORD
+        if cleaned["auth"] == Mailbox.Auth.PASSWORD:
+            if not cleaned.get("password"):
+                self.add_error("password", _("Enter the mailbox's password."))
+        else:
+            needed = {
+                "oauth_token_url": _("Enter the provider's token URL."),
+                "oauth_client_id": _("Enter the OAuth client id."),
+                "oauth_refresh_token": _("Enter a refresh token for this mailbox."),
+            }
+            for name, message in needed.items():
+                if not cleaned.get(name):
+                    self.add_error(name, message)
         return cleaned
 
 

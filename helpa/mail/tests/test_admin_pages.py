@@ -323,6 +323,7 @@ def _mailbox_post(support: Queue, **overrides: object) -> dict[str, object]:
         "host": "imap.example.test",
         "port": "993",
         "security": "tls",
+        "verify_tls": "on",
         "username": "support",
         "password": "pw1",
         "folder": "INBOX",
@@ -332,6 +333,34 @@ def _mailbox_post(support: Queue, **overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
+
+
+def test_an_oauth_mailbox_needs_its_provider_details_and_keeps_its_secrets(
+    ada_client: Client, support: Queue
+) -> None:
+    oauth = _mailbox_post(support, auth="xoauth2", password="")
+    response = ada_client.post("/mail/settings/mailboxes/new/", oauth)
+    assert response.status_code == 400 and not Mailbox.objects.exists()
+    assert "Enter a refresh token for this mailbox." in response.content.decode()
+    oauth.update(
+        oauth_token_url="https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        oauth_client_id="client-1",
+        oauth_client_secret="secret-1",
+        oauth_refresh_token="refresh-1",
+    )
+    assert ada_client.post("/mail/settings/mailboxes/new/", oauth).status_code == 302
+    mailbox = Mailbox.objects.get()
+    page = ada_client.get(f"/mail/settings/mailboxes/{mailbox.pk}/").content.decode()
+    assert "secret-1" not in page and "refresh-1" not in page  # never shown back
+    blank = {**oauth, "oauth_client_secret": "", "oauth_refresh_token": "", "name": "Renamed"}
+    assert ada_client.post(f"/mail/settings/mailboxes/{mailbox.pk}/", blank).status_code == 302
+    mailbox.refresh_from_db()
+    assert (mailbox.name, mailbox.oauth_client_secret, mailbox.oauth_refresh_token) == (
+        "Renamed",
+        "secret-1",
+        "refresh-1",
+    )
+    assert mailbox.auth == Mailbox.Auth.XOAUTH2 and mailbox.verify_tls
 
 
 def test_the_mailbox_list_shows_state_and_errors(ada_client: Client, mailbox: Mailbox) -> None:
