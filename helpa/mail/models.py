@@ -169,6 +169,36 @@ class MailAddress(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.address = self.address.strip().lower()
         super().save(*args, **kwargs)
+        _recent.forget()
+
+    def delete(self, *args, **kwargs) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        _recent.forget()
+        return deleted
+
+    @classmethod
+    def sender_of(cls, queue: Queue) -> str | None:
+        """The address a queue's mail goes out from: its sender address, else its first."""
+        return (
+            cls.objects.filter(queue=queue)
+            .order_by("-is_sender", "id")
+            .values_list("address", flat=True)
+            .first()
+        )
+
+    @classmethod
+    def cached_sender_of(cls, queue: Queue) -> str | None:
+        """Like `sender_of`, from a per-process copy at most a few seconds old (the mail
+        pipeline's auto-replies, like `QueueMail.cached_for`)."""
+        return _recent.get(("sender", queue.pk), lambda: cls.sender_of(queue))
+
+    @classmethod
+    def cached_addresses(cls) -> frozenset[str]:
+        """Every address bound to a queue (our own), from a per-process copy at most a few
+        seconds old: the pipeline asks for every message."""
+        return _recent.get(
+            ("addresses", 0), lambda: frozenset(cls.objects.values_list("address", flat=True))
+        )
 
 
 class Mailbox(models.Model):

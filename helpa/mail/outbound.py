@@ -12,6 +12,7 @@ import email.policy
 import email.utils
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -89,16 +90,14 @@ def _recipient_header(recipient: Recipient) -> str:
     return email.utils.formataddr((_text_header(name), _header(address)))
 
 
-def sender_for(queue: Queue | None, queue_mail: QueueMail | None = None) -> tuple[str, str]:
-    """(display name, address) a queue's mail goes out from."""
+def sender_for(
+    queue: Queue | None, queue_mail: QueueMail | None = None, *, cached: bool = False
+) -> tuple[str, str]:
+    """(display name, address) a queue's mail goes out from. `cached`: the address as the mail
+    pipeline reads its settings, at most a few seconds old (MailAddress.cached_sender_of)."""
     address = None
     if queue is not None:
-        address = (
-            MailAddress.objects.filter(queue=queue)
-            .order_by("-is_sender", "id")
-            .values_list("address", flat=True)
-            .first()
-        )
+        address = MailAddress.cached_sender_of(queue) if cached else MailAddress.sender_of(queue)
     address = address or settings.DEFAULT_FROM_EMAIL
     name = ""
     if queue is not None:
@@ -216,9 +215,11 @@ def queue_mail(
     state: str = OutgoingMail.State.QUEUED,
     queue_mail: QueueMail | None = None,
     note: str = "",
+    sender: tuple[str, str] | None = None,
 ) -> OutgoingMail | None:
     """Build a message and write it to the outbox in the current transaction; the worker is
-    woken after commit. `queue_mail`: the queue's mail settings, when the caller has them.
+    woken after commit. `queue_mail`: the queue's mail settings, when the caller has them;
+    `sender`: (name, address) it goes out from, when the caller has it (else `sender_for`).
     `note`: shown to agents with the message (why it waits for confirmation). Recipients that
     are not plain addresses are left out; None when no addressee is left."""
     to = _clean_recipients(to)
@@ -226,7 +227,7 @@ def queue_mail(
     cc = [r for r in _clean_recipients(cc) if r[1] not in addressees]
     if not to:
         return None
-    sender = sender_for(queue, queue_mail)
+    sender = sender or sender_for(queue, queue_mail)
     message = build_message(
         sender=sender,
         to=to,
@@ -261,10 +262,40 @@ def queue_mail(
     return outgoing
 
 
-def _wake_the_sender() -> None:
-    from . import tasks  # the task module imports Huey; keep building mail free of it
+# A busy gateway commits hundreds of auto-replies a second; one run of the worker drains the whole
+# outbox, so a task per commit only costs (an enqueue is a write to Huey's store). Outside
+# immediate mode a process enqueues at most one wake per WAKE_INTERVAL at once, and for the
+# commits in between one wake scheduled to run at the end of the interval: every committed mail
+# still has a wake that runs after its commit.
+WAKE_INTERVAL = 1.0
 
-    tasks.send_outbox_now()
+
+@dataclass
+class _Wakes:
+    last: float = float("-inf")  # when the last wake was enqueued to run at once
+    scheduled_for: float = float("-inf")  # when the wake scheduled for later runs
+
+
+_wakes = _Wakes()
+
+
+def _wake_the_sender() -> None:
+    from huey.contrib.djhuey import HUEY  # noqa: PLC0415
+
+    from . import tasks  # noqa: PLC0415 — the task module imports Huey; keep building mail free of it
+
+    if HUEY.immediate:  # tests: the mail is sent at once, after every commit
+        tasks.send_outbox_now()
+        return
+    now = time.monotonic()
+    if now < _wakes.scheduled_for:
+        return  # the scheduled wake runs after this commit
+    if now - _wakes.last >= WAKE_INTERVAL:
+        _wakes.last = now
+        tasks.send_outbox_now()
+    else:
+        _wakes.scheduled_for = _wakes.last + WAKE_INTERVAL
+        tasks.send_outbox_now.schedule(delay=_wakes.scheduled_for - now)
 
 
 # --- Replies and notices to contacts -----------------------------------------------------------

@@ -161,6 +161,10 @@ def open_ticket(
     _set_description(ticket, description)
     _stamp_status_times(ticket, status, now)
     ticket.save()
+    # A new ticket has no followers: say so the way prefetch_related would, so the
+    # notifications sent after commit need not ask the database. `followers.add()` on this
+    # instance (follow) drops the cache again.
+    ticket._prefetched_objects_cache = {"followers": User.objects.none()}
     HistoryEntry.objects.create(
         ticket=ticket,
         actor=who.user,
@@ -389,9 +393,12 @@ def add_article(
     contact: Contact | None = None,
     author_name: str = "",
     reindex: bool = True,
+    touch: bool = True,
 ) -> Article:
     """Add one entry to the thread (a reply, internal note, discussion post or customer message).
-    `reindex=False`: the caller updates the search index itself before its transaction ends."""
+    `reindex=False`: the caller updates the search index itself before its transaction ends.
+    `touch=False`: the caller opened the ticket a moment ago in the same transaction, so its
+    `updated_at` (the creation time) stands — the first entries are part of the creation."""
     who = as_actor(actor)
     body = sanitize_html(body_html)
     if not html_to_text(body).strip() and not attachments:
@@ -413,7 +420,8 @@ def add_article(
     if attachments:
         stored = _store_attachments(ticket, article, attachments)
         _link_inline_images(article, stored)
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    if touch:
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     if reindex:
         search.reindex_ticket(ticket.id)
     mentions = []

@@ -28,12 +28,21 @@ def _document_parts(ticket_id: int) -> tuple[str, str]:
     bodies = Article.objects.filter(ticket_id=ticket_id, deleted_at=None).values_list(
         "body_text", flat=True
     )
-    rest = "\n".join([description, *bodies])[:MAX_DOCUMENT_CHARS]
-    return title, rest
+    return title, document_text(description, list(bodies))
 
 
 def reindex_ticket(ticket_id: int) -> None:
-    title, rest = _document_parts(ticket_id)
+    index_document(ticket_id, *_document_parts(ticket_id))
+
+
+def document_text(description_text: str, bodies: list[str]) -> str:
+    """The indexed text besides the title: the description, then the thread's entries."""
+    return "\n".join([description_text, *bodies])[:MAX_DOCUMENT_CHARS]
+
+
+def index_document(ticket_id: int, title: str, rest: str) -> None:
+    """Write a ticket's index entry from text the caller has in hand (`document_text`): a
+    caller that just wrote the ticket need not read it back."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
