@@ -401,7 +401,8 @@ def add_article(
     `updated_at` (the creation time) stands — the first entries are part of the creation."""
     who = as_actor(actor)
     body = sanitize_html(body_html)
-    if not html_to_text(body).strip() and not attachments:
+    body_text = html_to_text(body)
+    if not body_text.strip() and not attachments:
         raise TicketError(_("Write something or attach a file."))
     if time_spent_minutes < 0:
         raise TicketError(_("Time spent cannot be negative."))
@@ -410,7 +411,7 @@ def add_article(
         ticket=ticket,
         kind=kind,
         body_html=body,
-        body_text=html_to_text(body),
+        body_text=body_text,
         author=who.user,
         author_contact=contact,
         author_name=author_name or who.name,

@@ -337,3 +337,17 @@ def test_the_ticket_page_shows_how_the_mail_came_and_its_reply_went(
     assert "mail/mail.js" in page
     assert OutgoingMail.objects.filter(kind=OutgoingMail.Kind.REPLY, ticket=ticket).exists()
     assert 'data-testid="mail-state" data-state="queued"' in page  # no SMTP server set up here
+
+
+def test_a_new_mail_takes_a_bounded_number_of_queries(
+    support: Queue, support_address: MailAddress, django_assert_max_num_queries
+) -> None:
+    """Every mail pays for each statement of its way in (issue 3's benchmark): a new ticket
+    with its contact, article, history, search entry, auto-reply and stored message."""
+    ingest_raw(message(), support)  # the settings the pipeline keeps for a few seconds
+    with django_assert_max_num_queries(21):
+        result = ingest_raw(
+            message(message_id="<m2@kund.se>", sender="Olle Ek <olle@kund.se>"), support
+        )
+    assert result.ticket is not None and result.ticket.contact.email == "olle@kund.se"
+    assert OutgoingMail.objects.filter(ticket=result.ticket).count() == 1
