@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "helpa.crm",
     "helpa.tickets",
     "helpa.mail",
+    "helpa.portal",
     "helpa.administration",
     "django.contrib.admin",
     "django.contrib.auth",

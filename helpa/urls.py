@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("helpa.tickets.urls")),
     path("settings/", include("helpa.administration.urls")),
     path("mail/", include("helpa.mail.urls")),
+    path("portal/", include("helpa.portal.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -15,6 +15,9 @@ class Company(models.Model):
     customer_number = models.CharField(_("customer number"), max_length=40, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    portal_shares_tickets = models.BooleanField(
+        _("colleagues see each other's tickets in the portal"), default=False
+    )
 
     class Meta:
         ordering = ["name"]

@@ -81,10 +81,12 @@ class StaleTicket(TicketError):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change: a user, or a named machine part (a rule, a job, the mail gateway)."""
+    """Who makes a change: a user, or a named machine part (a rule, a job, the mail gateway).
+    `is_customer`: the ticket's own contact, through the portal or a ticket link."""
 
     user: User | None = None
     name: str = ""
+    is_customer: bool = False
 
     @property
     def label(self) -> str:
@@ -231,8 +233,10 @@ def value_for_history(value: Any) -> str:
     return str(value)
 
 
-def _check_status_rules(ticket: Ticket, new_status: str) -> None:
+def _check_status_rules(ticket: Ticket, new_status: str, who: Actor) -> None:
     if new_status != Status.NEW and ticket.owner_id is None:
+        if new_status == Status.CLOSED and who.is_customer:
+            return  # a customer withdrawing a request nobody has taken yet
         raise OwnerRequired(_("A ticket needs an owner before it can leave the status New."))
 
 
@@ -290,7 +294,7 @@ def update_ticket(
     new_status = current.status
     status_changed = any(f == "status" for f, _o, _n in changed)
     if status_changed or current.status != Status.NEW:
-        _check_status_rules(current, new_status)
+        _check_status_rules(current, new_status, who)
     if status_changed:
         _stamp_status_times(current, new_status, now)
     current.version += 1

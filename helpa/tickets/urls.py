@@ -26,5 +26,4 @@ urlpatterns = [
     path("tickets/choices/contacts/", views.contact_options, name="contact_options"),
     path("tickets/choices/companies/", views.company_options, name="company_options"),
     path("notifications/", views.notification_list, name="notifications"),
-    path("my-requests/", views.my_requests, name="my_requests"),
 ]

@@ -29,7 +29,6 @@ from helpa.crm.models import Company, Contact
 from . import actions, overview
 from .forms import ArticleForm, NewTicketForm, QuickEditForm, SavedSearchForm, TicketForm
 from .models import (
-    ACTIVE_STATUSES,
     PUBLIC_KINDS,
     Article,
     ArticleKind,
@@ -76,7 +75,7 @@ def _check_queue_allowed(request: HttpRequest) -> None:
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_agent:
         return redirect("tickets:overview")
-    return redirect("tickets:my_requests")
+    return redirect("portal:tickets")
 
 
 # --- Overview ----------------------------------------------------------------------------------
@@ -675,22 +674,3 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         return redirect("tickets:notifications")
     items = Notification.objects.filter(user=request.user).select_related("ticket", "actor")[:100]
     return render(request, "tickets/notifications.html", {"items": items})
-
-
-# --- Customers ---------------------------------------------------------------------------------
-
-
-@login_required
-def my_requests(request: HttpRequest) -> HttpResponse:
-    """What a customer sees after logging in: their own requests (the portal issue builds on it)."""
-    contact = getattr(request.user, "contact", None)
-    tickets = (
-        Ticket.objects.filter(contact=contact, is_draft=False).order_by("-updated_at")[:200]
-        if contact
-        else Ticket.objects.none()
-    )
-    return render(
-        request,
-        "tickets/my_requests.html",
-        {"tickets": tickets, "active_statuses": ACTIVE_STATUSES},
-    )

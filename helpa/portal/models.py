@@ -1,0 +1,118 @@
+"""The customer side: portal settings and brand look, ticket links, one-time login links.
+
+Tokens are stored hashed (helpa.lib.tokens): the raw value exists only in the mail or the
+browser that received it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpa.crm.models import Contact
+from helpa.tickets.models import Queue, Ticket
+
+colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Write a colour as #rrggbb, e.g. #1f5fae."))
+
+# Optional fields an admin may offer customers on a new ticket (subject, description and
+# attachments are always there), in the order the form shows them.
+NEW_TICKET_FIELDS = {
+    "queue": _("Queue"),
+    "type": _("Type"),
+    "category": _("Category"),
+    "priority": _("Priority"),
+}
+
+
+class PortalSettings(models.Model):
+    """One row (pk=1): how the customer side looks and what it allows."""
+
+    site_name = models.CharField(_("name shown to customers"), max_length=100, default="Helpa")
+    logo = models.FileField(_("logo"), upload_to="brand/", blank=True, max_length=200)
+    primary_colour = models.CharField(
+        _("main colour"), max_length=7, default="#1f5fae", validators=[colour]
+    )
+    accent_colour = models.CharField(
+        _("accent colour"), max_length=7, default="#e8f0fb", validators=[colour]
+    )
+    self_registration = models.BooleanField(
+        _("customers may register themselves"),
+        default=False,
+        help_text=_("A new account sees nothing until its address is verified."),
+    )
+    default_queue = models.ForeignKey(
+        Queue,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("queue for new portal tickets"),
+        help_text=_("Empty: the first active queue."),
+    )
+    new_ticket_fields = models.JSONField(
+        _("fields on a new ticket"), default=list, blank=True
+    )  # keys of NEW_TICKET_FIELDS
+    reopen_days = models.PositiveIntegerField(
+        _("a closed ticket may be reopened for (days)"), default=14
+    )
+    link_valid_days = models.PositiveIntegerField(
+        _("ticket links are valid for (days)"),
+        default=30,
+        help_text=_("Every new mail to the contact carries a fresh link."),
+    )
+
+    class Meta:
+        verbose_name = _("portal settings")
+
+    @classmethod
+    def current(cls) -> PortalSettings:
+        settings_row, _created = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+    def queue_for_new_tickets(self) -> Queue | None:
+        if self.default_queue_id and self.default_queue.is_active:
+            return self.default_queue
+        return Queue.objects.filter(is_active=True).order_by("pk").first()
+
+
+class TicketLink(models.Model):
+    """A link that opens one ticket for one contact without a login (ServIT's "ärendelänk")."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="customer_links")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "expires_at"], name="ticketlink_ticket_idx")]
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class LoginLink(models.Model):
+    """A one-time link that signs a customer in, or verifies a new account's address."""
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", _("Sign in")
+        VERIFY = "verify", _("Verify address")
+
+    LIFETIME = {Purpose.LOGIN: timedelta(minutes=30), Purpose.VERIFY: timedelta(days=3)}
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="loginlink_user_idx")]
