@@ -37,8 +37,10 @@ def _files_in_tmp(settings, tmp_path) -> None:
 def _no_settings_from_an_earlier_test() -> None:
     """The mail pipeline keeps settings rows for a few seconds; a test starts without them."""
     from helpa.mail.models import _recent
+    from helpa.portal.models import _recent as _recent_portal
 
     _recent.forget()
+    _recent_portal.forget()
 
 
 # --- Queues and teams -------------------------------------------------------------------------

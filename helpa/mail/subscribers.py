@@ -15,9 +15,12 @@ from django.db import transaction
 
 from helpa.accounts.models import User
 from helpa.lib import events
-from helpa.tickets.models import Article, ArticleKind, Ticket
+from helpa.portal.models import PortalSettings
+from helpa.tickets.models import Article, ArticleKind, Channel, Ticket
 
 from . import outbound, texts
+from .ingest import may_send_automatic_mail
+from .models import OutgoingMail, QueueMail
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +59,49 @@ def _queue_agent_notice(ticket: Ticket, user: User, subject: str, text: str) -> 
             outbound.queue_agent_notice(ticket, user, subject, text)
     except Exception:  # noqa: BLE001 — the change is committed; a lost notice is only logged
         log.exception("could not queue a notice to %s on ticket %s", user.pk, ticket.pk)
+
+
+@events.subscribe("ticket.created")
+def confirm_a_web_request(ticket: Ticket, **_payload: Any) -> None:
+    """A request from the portal or a contact form gets the queue's auto-reply, with the
+    number and a ticket link, as a mailed one does — under the same caps per address, so a
+    form cannot be used to flood somebody's mailbox."""
+    if ticket.channel not in (Channel.PORTAL, Channel.FORM):
+        return
+    contact = ticket.contact
+    if contact is None or not contact.email:
+        return
+    queue_mail = QueueMail.for_queue(ticket.queue)
+    if not queue_mail.auto_reply:
+        return
+    try:
+        with transaction.atomic():
+            if not may_send_automatic_mail(contact.email.lower(), ticket):
+                return
+            subject, text = texts.auto_reply(ticket, queue_mail)
+            outbound.queue_mail(
+                kind=OutgoingMail.Kind.AUTO_REPLY,
+                queue=ticket.queue,
+                to=[(contact.name, contact.email)],
+                subject=outbound.subject_with_tag(ticket, subject),
+                text=text,
+                ticket=ticket,
+                queue_mail=queue_mail,
+            )
+    except Exception:  # noqa: BLE001 — the request is registered; a lost confirmation is logged
+        log.exception("could not queue the confirmation of ticket %s", ticket.pk)
+
+
+@events.subscribe("portal.sign_in_link", when="inside")
+def mail_the_sign_in_link(user: User, url: str, purpose: str, **_payload: Any) -> None:
+    """The portal's one-time link, to the address it proves. Written with the link itself, so
+    a link that was never mailed was never made."""
+    subject, text = texts.sign_in_link(url, purpose, user.language)
+    outbound.queue_mail(
+        kind=OutgoingMail.Kind.NOTICE,
+        # From the address customers know: the queue portal requests go to.
+        queue=PortalSettings.current().queue_for_new_tickets(),
+        to=[(str(user), user.email)],
+        subject=subject,
+        text=text,
+    )

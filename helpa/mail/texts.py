@@ -10,18 +10,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from helpa.portal.links import ticket_link_url
 from helpa.tickets.models import Ticket
 
 from .models import QueueMail
 
 
 def ticket_link(ticket: Ticket) -> str:
-    # The customer-facing ticket link arrives with the portal issue; until then, the agent page.
+    """The agent's page of a ticket (for mail to colleagues)."""
     return settings.BASE_URL + reverse("tickets:detail", args=[ticket.number])
 
 
+def contact_link(ticket: Ticket) -> str:
+    """For mail to the ticket's contact: a fresh ticket link that opens without login (every
+    mail renews it), or the portal page when the ticket has no contact."""
+    return ticket_link_url(ticket, ticket.contact)
+
+
 def auto_reply(ticket: Ticket, queue_mail: QueueMail) -> tuple[str, str]:
-    values = {"number": ticket.display_number, "title": ticket.title, "link": ticket_link(ticket)}
+    values = {"number": ticket.display_number, "title": ticket.title, "link": contact_link(ticket)}
     with override(settings.LANGUAGE_CODE):
         subject = queue_mail.auto_reply_subject or _("We have received your message")
         body = queue_mail.auto_reply_body or _(
@@ -29,6 +36,7 @@ def auto_reply(ticket: Ticket, queue_mail: QueueMail) -> tuple[str, str]:
             "Thank you for your message. We have registered it as ticket {number} "
             "and will get back to you as soon as we can.\n\n"
             "Subject: {title}\n\n"
+            "Follow your request and add information here: {link}\n\n"
             "Please keep the ticket number in the subject when you write to us about it."
         )
     return subject, _fill(body, values)
@@ -63,7 +71,7 @@ def fill(template: str, values: dict[str, str]) -> str:
 
 def reply_link_notice(ticket: Ticket) -> str:
     """The "link only" mail to a contact: that there is an answer, and where to read it."""
-    values = {"number": ticket.display_number, "title": ticket.title, "link": ticket_link(ticket)}
+    values = {"number": ticket.display_number, "title": ticket.title, "link": contact_link(ticket)}
     with override(settings.LANGUAGE_CODE):
         return (
             _(
@@ -129,3 +137,25 @@ def mention_notice(ticket: Ticket, actor: str, excerpt: str, language: str) -> t
             % values
         )
     return subject, body
+
+
+def sign_in_link(url: str, purpose: str, language: str) -> tuple[str, str]:
+    """The portal's one-time link: to sign in, or to verify a newly registered address."""
+    with override(language or settings.LANGUAGE_CODE):
+        if purpose == "verify":
+            subject = _("Verify your e-mail address")
+            body = _(
+                "Hello,\n\n"
+                "Open this link to verify your address and log in to your account:\n\n"
+                "%(link)s\n\n"
+                "The link works once, for three days. If you did not register, ignore this mail."
+            )
+        else:
+            subject = _("Your login link")
+            body = _(
+                "Hello,\n\n"
+                "Open this link to log in:\n\n"
+                "%(link)s\n\n"
+                "The link works once, for 30 minutes. If you did not ask for it, ignore this mail."
+            )
+    return subject, body % {"link": url}

@@ -37,7 +37,7 @@ def ticket_link_url(ticket: Ticket, contact: Contact | None) -> str:
 
 def issue_ticket_link(ticket: Ticket, contact: Contact) -> str:
     raw, hashed = new_token()
-    days = PortalSettings.current().link_valid_days
+    days = PortalSettings.cached().link_valid_days
     TicketLink.objects.create(
         ticket=ticket,
         contact=contact,

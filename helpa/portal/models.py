@@ -15,7 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpa.crm.models import Contact
+from helpa.lib.recent import RecentlyRead
 from helpa.tickets.models import Queue, Ticket
+
+_recent = RecentlyRead()
 
 colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Write a colour as #rrggbb, e.g. #1f5fae."))
 
@@ -68,10 +71,19 @@ class PortalSettings(models.Model):
     class Meta:
         verbose_name = _("portal settings")
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _recent.forget()
+
     @classmethod
     def current(cls) -> PortalSettings:
         settings_row, _created = cls.objects.get_or_create(pk=1)
         return settings_row
+
+    @classmethod
+    def cached(cls) -> PortalSettings:
+        """For hot paths (a ticket link in every auto-reply): at most a few seconds old."""
+        return _recent.get("portal", cls.current)
 
     def queue_for_new_tickets(self) -> Queue | None:
         if self.default_queue_id and self.default_queue.is_active:
