@@ -52,10 +52,11 @@ PAGE_SIZE = 25
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """Pages with a customer's tickets: never indexed, never cached, no Referer leaves them
-    (the address of a link page is its key)."""
+    """Pages with a customer's tickets: never indexed, never cached, and no Referer leaves for
+    another site (the address of a link page is its key). Not "no-referrer": browsers then
+    send `Origin: null` with the page's own forms, which CSRF protection rightly refuses."""
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-store"
     return response
 

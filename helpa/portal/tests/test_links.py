@@ -38,7 +38,7 @@ def test_a_link_shows_the_public_thread_without_login(
     assert response.status_code == 200
     assert "It jams" in text and "Try turning it off and on" in text
     assert "SECRET" not in text
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Robots-Tag"].startswith("noindex")
     assert '<meta name="robots" content="noindex' in text
     assert "_auth_user_id" not in client.session  # a link never signs anybody in

@@ -173,7 +173,7 @@ def test_the_customer_sees_their_tickets_and_the_public_thread_only(
     assert "It jams" in text and "Try turning it off and on" in text
     assert "SECRET" not in text
     assert page["X-Robots-Tag"].startswith("noindex")
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
 
 
 def test_other_contacts_tickets_are_not_found(
