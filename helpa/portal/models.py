@@ -128,3 +128,12 @@ class LoginLink(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "created_at"], name="loginlink_user_idx")]
+
+
+class FormSubmission(models.Model):
+    """A customer's form post already carried out, by the one-time key the form carried: a
+    double click or a resent POST leads to the first result instead of storing it twice."""
+
+    key = models.CharField(max_length=64, unique=True)
+    result_url = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -6,6 +6,7 @@ Every ticket reached here goes through `access.tickets_for` (portal) or a usable
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView, redirect_to_login
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +28,7 @@ from helpa.accounts.permissions import admin_required, agent_required
 from helpa.administration.views import SECTIONS
 from helpa.crm.models import Contact
 from helpa.lib import events
+from helpa.lib.tokens import token_hash
 from helpa.tickets.actions import TicketError
 from helpa.tickets.models import (
     ACTIVE_STATUSES,
@@ -46,7 +48,7 @@ from .forms import (
     RegisterForm,
     image_type,
 )
-from .models import LoginLink, PortalSettings
+from .models import FormSubmission, LoginLink, PortalSettings
 
 PAGE_SIZE = 25
 
@@ -77,6 +79,35 @@ def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         return _private(view(request, *args, **kwargs))
 
     return wrapper
+
+
+def _submit_once(request: HttpRequest, who: str, carry_out: Callable[[], str]) -> str:
+    """Carry out a form post at most once per form shown; returns where it leads.
+
+    Each form carries a random `once` key. Its first post stores the key with the result in
+    the same transaction; a second post with that key (a double click, a reload that resends)
+    finds it and leads to the same place. Two posts at the same instant: the unique key lets
+    one commit and rolls the other back, which then finds the first one's result."""
+    once = request.POST.get("once", "")
+    if not once or len(once) > 64:
+        return carry_out()
+    key = token_hash(f"{who}:{once}")
+    try:
+        with transaction.atomic():
+            done = FormSubmission.objects.filter(key=key).first()
+            if done is not None:
+                return done.result_url
+            url = carry_out()
+            FormSubmission.objects.create(key=key, result_url=url)
+            return url
+    except IntegrityError:
+        return FormSubmission.objects.get(key=key).result_url
+
+
+def _once(request: HttpRequest) -> str:
+    """The key for the form being shown (kept when a refused form is shown again)."""
+    posted = request.POST.get("once", "")
+    return posted if 0 < len(posted) <= 64 else secrets.token_urlsafe(16)
 
 
 def _portal_ticket(request: HttpRequest, number: int) -> Ticket:
@@ -263,7 +294,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         if queue is None:
             form.add_error(None, _("Requests cannot be received right now. Please mail us."))
         else:
-            try:
+
+            def create() -> str:
                 ticket = actions.create_ticket(
                     contact,
                     queue=queue,
@@ -272,16 +304,20 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                     attachments=form.cleaned_data.get("attachments") or [],
                     **form.ticket_fields(),
                 )
-            except TicketError as exc:
-                form.add_error(None, str(exc))
-            else:
                 messages.success(
                     request,
                     _("Thank you. Your request is registered as %(number)s.")
                     % {"number": ticket.display_number},
                 )
-                return redirect("portal:ticket", number=ticket.number)
-    return render(request, "portal/new.html", {"form": form, "portal": portal})
+                return reverse("portal:ticket", args=[ticket.number])
+
+            try:
+                return redirect(_submit_once(request, f"contact-{contact.pk}", create))
+            except TicketError as exc:
+                form.add_error(None, str(exc))
+    return render(
+        request, "portal/new.html", {"form": form, "portal": portal, "once": _once(request)}
+    )
 
 
 def _thread_context(ticket: Ticket, form: MessageForm, **extra: Any) -> dict[str, Any]:
@@ -295,6 +331,16 @@ def _thread_context(ticket: Ticket, form: MessageForm, **extra: Any) -> dict[str
     }
 
 
+def _add_message(
+    request: HttpRequest, contact: Contact, ticket: Ticket, form: MessageForm, token: str = ""
+) -> str:
+    actions.add_message(contact, ticket, form.body_html, form.cleaned_data.get("attachments") or [])
+    messages.success(request, _("Your message has been added."))
+    if token:
+        return reverse("portal:link", args=[token])
+    return reverse("portal:ticket", args=[ticket.number])
+
+
 @customer_required
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     contact: Contact = request.contact  # type: ignore[attr-defined]
@@ -302,17 +348,19 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     form = MessageForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.add_message(
-                contact, ticket, form.body_html, form.cleaned_data.get("attachments") or []
+            return redirect(
+                _submit_once(
+                    request,
+                    f"contact-{contact.pk}",
+                    lambda: _add_message(request, contact, ticket, form),
+                )
             )
         except TicketError as exc:
             form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("Your message has been added."))
-            return redirect("portal:ticket", number=number)
     context = _thread_context(
         ticket,
         form,
+        once=_once(request),
         post_url=reverse("portal:ticket", args=[number]),
         close_url=reverse("portal:close", args=[number]),
         reopen_url=reverse("portal:reopen", args=[number]),
@@ -381,17 +429,19 @@ def link_page(request: HttpRequest, token: str) -> HttpResponse:
     form = MessageForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.add_message(
-                link.contact, ticket, form.body_html, form.cleaned_data.get("attachments") or []
+            return redirect(
+                _submit_once(
+                    request,
+                    f"link-{link.pk}",
+                    lambda: _add_message(request, link.contact, ticket, form, token=token),
+                )
             )
         except TicketError as exc:
             form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("Your message has been added."))
-            return redirect("portal:link", token=token)
     context = _thread_context(
         ticket,
         form,
+        once=_once(request),
         post_url=reverse("portal:link", args=[token]),
         attachment_url=reverse("portal:link", args=[token]) + "files/",
         via_link=True,

@@ -370,3 +370,89 @@ def test_the_ticket_list_takes_a_fixed_number_of_queries(
     with django_assert_max_num_queries(8):
         response = carl_client.get(reverse("portal:tickets"))
     assert len(re.findall(r'class="title"', response.content.decode())) == 25
+
+
+def test_a_double_click_stores_the_request_once(
+    carl_client: Client, contact: Contact, queue_support: Queue
+) -> None:
+    form = carl_client.get(reverse("portal:new")).content.decode()
+    once = re.search(r'name="once" value="([^"]+)"', form).group(1)
+    post = {"title": "Twice?", "body": "Once.", "once": once}
+    first = carl_client.post(reverse("portal:new"), post)
+    second = carl_client.post(reverse("portal:new"), post)
+    assert first["Location"] == second["Location"]
+    ticket = Ticket.objects.get(contact=contact)
+    assert ticket.articles.count() == 1
+
+    page = carl_client.get(first["Location"]).content.decode()
+    once = re.search(r'name="once" value="([^"]+)"', page).group(1)
+    for _ in range(2):
+        carl_client.post(first["Location"], {"body": "More", "once": once})
+    assert ticket.articles.filter(body_text__contains="More").count() == 1
+    # Another contact cannot use a key they saw (keys belong to who posted them).
+    other = User.objects.create_user("o@x.se", "pw", full_name="O", role="customer")
+    Contact.objects.create(name="O", email="o@x.se", user=other)
+    client = Client()
+    client.force_login(other)
+    client.post(reverse("portal:new"), {"title": "Mine", "body": "x", "once": once})
+    assert Ticket.objects.filter(title="Mine").exists()
+
+
+def test_script_in_a_title_is_shown_as_text(
+    carl_client: Client, contact: Contact, queue_support: Queue
+) -> None:
+    carl_client.post(reverse("portal:new"), {"title": "<script>alert(1)</script>", "body": "x"})
+    ticket = Ticket.objects.get(contact=contact)
+    for url in (reverse("portal:tickets"), reverse("portal:ticket", args=[ticket.number])):
+        page = carl_client.get(url).content.decode()
+        assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_the_brand_look_and_the_settings_page(
+    client: Client, admin: User, agent_client: Client, db: None
+) -> None:
+    admin_client = Client()
+    admin_client.force_login(admin)
+    assert agent_client.get(reverse("portal:settings")).status_code == 403
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 40
+    refused = admin_client.post(
+        reverse("portal:settings"),
+        {
+            "site_name": "Acme Support",
+            "primary_colour": "#123456",
+            "accent_colour": "#abcdef",
+            "reopen_days": "7",
+            "link_valid_days": "30",
+            "logo": SimpleUploadedFile("logo.svg", b"<svg onload=alert(1)>", "image/svg+xml"),
+        },
+    )
+    assert refused.status_code == 200 and "PNG, JPEG, GIF or WebP" in refused.content.decode()
+    assert 'value="Acme Support"' in refused.content.decode()  # the rest is kept
+    saved = admin_client.post(
+        reverse("portal:settings"),
+        {
+            "site_name": "Acme Support",
+            "primary_colour": "#123456",
+            "accent_colour": "#abcdef",
+            "reopen_days": "7",
+            "link_valid_days": "30",
+            "logo": SimpleUploadedFile("logo.png", png, "image/png"),
+        },
+    )
+    assert saved.status_code == 302
+    home = client.get(reverse("portal:home")).content.decode()
+    assert "Acme Support" in home and "--brand: #123456" in home
+    logo = client.get(reverse("portal:logo"))
+    assert logo.status_code == 200 and logo["Content-Type"] == "image/png"
+    bad_colour = admin_client.post(
+        reverse("portal:settings"),
+        {
+            "site_name": "X",
+            "primary_colour": "red;}</style>",
+            "accent_colour": "#abcdef",
+            "reopen_days": "7",
+            "link_valid_days": "30",
+        },
+    )
+    assert bad_colour.status_code == 200
+    assert PortalSettings.current().primary_colour == "#123456"
