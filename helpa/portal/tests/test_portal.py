@@ -456,3 +456,14 @@ def test_the_brand_look_and_the_settings_page(
     )
     assert bad_colour.status_code == 200
     assert PortalSettings.current().primary_colour == "#123456"
+
+
+def test_old_keys_are_forgotten(customer: User) -> None:
+    from helpa.portal.models import FormSubmission
+    from helpa.portal.tasks import forget_old_keys
+
+    links.issue_login_link(customer, LoginLink.Purpose.LOGIN)
+    FormSubmission.objects.create(key="k" * 64, result_url="/portal/")
+    assert forget_old_keys() == 0
+    assert forget_old_keys(timezone.now() + timedelta(days=2)) == 2
+    assert not LoginLink.objects.exists() and not FormSubmission.objects.exists()
