@@ -23,5 +23,6 @@ urlpatterns = [
     path("settings/", include("helpa.administration.urls")),
     path("mail/", include("helpa.mail.urls")),
     path("portal/", include("helpa.portal.urls")),
+    path("kb/", include("helpa.kb.urls")),
     path("django-admin/", admin.site.urls),
 ]

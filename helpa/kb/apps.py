@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class KbConfig(AppConfig):
+    name = "helpa.kb"
+    verbose_name = _("Knowledge base")
+
+    def ready(self) -> None:
+        from . import deflection  # noqa: F401  (a new ticket ends its contact's suggestion visits)
