@@ -970,7 +970,12 @@ class Command(BaseCommand):
         self.domains: dict[int, str] = {}
         for n, (name, org, number, phone, domain, people) in enumerate(COMPANIES):
             company = Company.objects.create(
-                name=name, organisation_number=org, customer_number=number, phone=phone
+                name=name,
+                organisation_number=org,
+                customer_number=number,
+                phone=phone,
+                # The demo customer's company lets colleagues see each other's tickets.
+                portal_shares_tickets=n == 0,
             )
             self.domains[company.pk] = domain
             if n == 0:

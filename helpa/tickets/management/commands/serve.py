@@ -42,6 +42,7 @@ class Command(BaseCommand):
         host = bind if not bind.startswith("0.0.0.0") else bind.replace("0.0.0.0", "127.0.0.1")
         self.stdout.write(
             self.style.SUCCESS(f"\nHelpa is running at http://{host}/\n")
+            + f"Customer portal: http://{host}/portal/\n"
             + "Demo logins (password: demo): admin@example.com, agent@example.com, "
             "customer@example.com\n" + f"Data directory: {settings.DATA_DIR}\nStop with Ctrl-C.\n"
         )
