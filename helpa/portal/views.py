@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -18,8 +19,10 @@ from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from helpa.accounts.forms import LoginForm
@@ -33,6 +36,8 @@ from helpa.tickets.actions import TicketError
 from helpa.tickets.models import (
     ACTIVE_STATUSES,
     PUBLIC_KINDS,
+    Article,
+    ArticleKind,
     Attachment,
     Status,
     Ticket,
@@ -51,6 +56,10 @@ from .forms import (
 from .models import FormSubmission, LoginLink, PortalSettings
 
 PAGE_SIZE = 25
+# A person writes a few messages in ten minutes; a script writes hundreds. Past this many, the
+# form says to wait (nothing typed is lost: the refused form is shown again, filled in).
+FLOOD_MESSAGES = 20
+FLOOD_WINDOW = timedelta(minutes=10)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -102,6 +111,19 @@ def _submit_once(request: HttpRequest, who: str, carry_out: Callable[[], str]) -
             return url
     except IntegrityError:
         return FormSubmission.objects.get(key=key).result_url
+
+
+def _flooding(contact: Contact) -> bool:
+    since = timezone.now() - FLOOD_WINDOW
+    recent = Article.objects.filter(
+        author_contact=contact, kind=ArticleKind.CUSTOMER, created_at__gte=since
+    )
+    return recent.count() >= FLOOD_MESSAGES
+
+
+FLOOD_MESSAGE = _lazy(
+    "You have sent many messages in the last few minutes. Please wait a little and send again."
+)
 
 
 def _once(request: HttpRequest) -> str:
@@ -291,7 +313,9 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     form = NewTicketForm(request.POST or None, request.FILES or None, portal=portal)
     if request.method == "POST" and form.is_valid():
         queue = form.cleaned_data.get("queue") or portal.queue_for_new_tickets()
-        if queue is None:
+        if _flooding(contact):
+            form.add_error(None, FLOOD_MESSAGE)
+        elif queue is None:
             form.add_error(None, _("Requests cannot be received right now. Please mail us."))
         else:
 
@@ -346,6 +370,8 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     contact: Contact = request.contact  # type: ignore[attr-defined]
     ticket = _portal_ticket(request, number)
     form = MessageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid() and _flooding(contact):
+        form.add_error(None, FLOOD_MESSAGE)
     if request.method == "POST" and form.is_valid():
         try:
             return redirect(
@@ -427,6 +453,8 @@ def link_page(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)
     ticket = link.ticket
     form = MessageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid() and _flooding(link.contact):
+        form.add_error(None, FLOOD_MESSAGE)
     if request.method == "POST" and form.is_valid():
         try:
             return redirect(

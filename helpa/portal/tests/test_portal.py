@@ -467,3 +467,23 @@ def test_old_keys_are_forgotten(customer: User) -> None:
     assert forget_old_keys() == 0
     assert forget_old_keys(timezone.now() + timedelta(days=2)) == 2
     assert not LoginLink.objects.exists() and not FormSubmission.objects.exists()
+
+
+def test_a_flood_of_posts_is_refused_with_the_text_kept(
+    carl_client: Client, contact: Contact, queue_support: Queue
+) -> None:
+    from helpa.portal.views import FLOOD_MESSAGES
+
+    for n in range(FLOOD_MESSAGES):
+        assert (
+            carl_client.post(reverse("portal:new"), {"title": f"T{n}", "body": "x"}).status_code
+            == 302
+        )
+    refused = carl_client.post(reverse("portal:new"), {"title": "One too many", "body": "kept"})
+    assert refused.status_code == 200
+    text = refused.content.decode()
+    assert "Please wait a little" in text and 'value="One too many"' in text and "kept" in text
+    assert Ticket.objects.filter(contact=contact).count() == FLOOD_MESSAGES
+    ticket = Ticket.objects.filter(contact=contact).first()
+    refused = carl_client.post(reverse("portal:ticket", args=[ticket.number]), {"body": "more"})
+    assert refused.status_code == 400 and "Please wait a little" in refused.content.decode()
