@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "helpa.tickets",
     "helpa.mail",
     "helpa.portal",
+    "helpa.webforms",
     "helpa.kb",
     "helpa.administration",
     "django.contrib.admin",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("settings/", include("helpa.administration.urls")),
     path("mail/", include("helpa.mail.urls")),
     path("portal/", include("helpa.portal.urls")),
+    path("forms/", include("helpa.webforms.urls")),
     path("kb/", include("helpa.kb.urls")),
     path("django-admin/", admin.site.urls),
 ]
