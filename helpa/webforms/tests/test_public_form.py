@@ -453,3 +453,28 @@ def admin_client_like(admin):
     client = Client()
     client.force_login(admin)
     return client
+
+
+def test_type_and_category_choices_prefill_lock_and_reach_the_ticket(
+    visitor: Visitor, contact_form
+):
+    from helpa.tickets.models import Category, TicketType
+
+    invoice = TicketType.objects.create(name="Invoice")
+    TicketType.objects.create(name="Retired", is_active=False)
+    web = Category.objects.create(name="Web shop")
+    contact_form.fields["type"]["mode"] = "required"
+    contact_form.fields["category"]["mode"] = "optional"
+    contact_form.save()
+    page, token = visitor.open(contact_form, "?type=invoice&category=99999&lock=type")
+    text = _text(page)
+    assert "Retired" not in text
+    assert "disabled" in text.split('name="type"')[1].split(">")[0]
+    # A posted type is ignored for the locked select; the signed one counts.
+    other = TicketType.objects.create(name="Other")
+    response = visitor.send(
+        contact_form, token, type=str(other.pk), category=str(web.pk), **message()
+    )
+    assert response.status_code == 302
+    ticket = Ticket.objects.get()
+    assert (ticket.type, ticket.category) == (invoice, web)

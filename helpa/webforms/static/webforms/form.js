@@ -42,8 +42,11 @@
   }
 
   if (window.parent !== window && window.parent.postMessage) {
+    // The body's own height, not the document's: that is at least the frame's height, and
+    // the frame would only ever grow.
     var report = function () {
-      window.parent.postMessage({ helpaFormHeight: document.documentElement.scrollHeight }, "*");
+      var height = Math.ceil(document.body.getBoundingClientRect().height);
+      window.parent.postMessage({ helpaFormHeight: height }, "*");
     };
     window.addEventListener("load", report);
     if (window.ResizeObserver) new ResizeObserver(report).observe(document.body);

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Request, Route, expect
 
 from helpa.tickets.models import ArticleKind, Channel, Ticket
-from helpa.tickets.tests.browser.conftest import CHROMIUM_ARGS, DESKTOP  # noqa: F401
+from helpa.tickets.tests.browser.conftest import DESKTOP
 from helpa.webforms.models import ContactForm, default_fields
 from helpa.webforms.views import embed_snippet, resize_snippet
 
@@ -78,6 +78,8 @@ def test_the_embedded_form_is_sent_from_another_origin(
         expect(frame.get_by_label("Ämne")).to_be_visible()  # Swedish, as the address asked
         # The host page's script grows the frame with the form.
         page.wait_for_function("document.querySelector('iframe').style.height !== ''")
+        inner = next(f for f in page.frames if f.url.startswith(live_server.url))
+        inner.wait_for_function("document.documentElement.scrollHeight <= window.innerHeight")
 
         frame.get_by_label("Ämne").fill("Fakturan stämmer inte")
         frame.get_by_label("Ditt meddelande").fill("Hej!\nBeloppet på faktura 1234 är fel.")
@@ -103,3 +105,46 @@ def test_the_embedded_form_is_sent_from_another_origin(
     assert "Beloppet på faktura 1234 är fel." in article.body_text
     assert "K-17" in article.body_text
     assert [a.filename for a in article.attachments.all()] == ["faktura.txt"]
+
+
+def test_a_file_over_the_limit_is_caught_before_sending(
+    browser: Browser, live_server, queue_support, tmp_path
+):
+    from helpa.tickets.models import HelpdeskSettings
+
+    limits = HelpdeskSettings.load()
+    limits.max_attachment_mb = 1
+    limits.save()
+    fields = default_fields()
+    fields["attachments"]["mode"] = "optional"
+    ContactForm.objects.create(
+        name="Contact us", slug="contact", queue=queue_support, fields=fields, min_fill_seconds=0
+    )
+    big = tmp_path / "huge.bin"
+    big.write_bytes(b"x" * (1024 * 1024 + 1))
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+    posts: list[str] = []
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    try:
+        page.goto(f"{live_server.url}/forms/contact/")
+        page.get_by_label("Your name").fill("Ann Berg")
+        page.get_by_label("Your e-mail address").fill("ann@example.com")
+        page.get_by_label("Subject").fill("Big file")
+        page.get_by_label("Your message").fill("See the attached file.")
+        page.locator("input[type=file]").set_input_files(str(big))
+        expect(page.locator(".file-errors")).to_contain_text("huge.bin")
+        page.locator("button[type=submit]").click()
+        expect(page.get_by_label("Your message")).to_have_value("See the attached file.")
+        assert not posts
+        # A smaller file goes through.
+        small = tmp_path / "small.txt"
+        small.write_text("ok")
+        page.locator("input[type=file]").set_input_files(str(small))
+        expect(page.locator(".file-errors")).to_be_hidden()
+        page.locator("button[type=submit]").click()
+        expect(page.get_by_test_id("thanks")).to_be_visible()
+    finally:
+        context.close()
+    assert Ticket.objects.get().articles.get().attachments.get().filename == "small.txt"
