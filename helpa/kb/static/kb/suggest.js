@@ -19,6 +19,11 @@
  * (sessionStorage) and put into the form as a hidden `kb_visit` field. Submitting the form tells
  * the server that this visit ended in a ticket after all, so it is never counted as a
  * deflection. No framework, no CDN; titles are inserted as text, never as HTML.
+ *
+ * A page with a Content-Security-Policy needs `script-src 'self'`, `style-src 'self'` (kb.css)
+ * and `connect-src 'self'` (the suggestion request and the beacon). Anonymous visitors (contact
+ * forms) get suggestions only while the admin lets the knowledge base be read without login.
+ * A form in another language than the page's may pass `kb_language` to the include.
  */
 (function () {
   "use strict";
