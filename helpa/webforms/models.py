@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from helpa.portal.models import PortalSettings
 from helpa.tickets.models import Queue, Ticket
 
 
@@ -208,10 +208,9 @@ class ContactForm(models.Model):
         origins = [o.strip().rstrip("/") for o in self.allowed_origins.split() if o.strip()]
         return " ".join(["'self'", *origins]) if origins else "*"
 
-    def look(self) -> Any:
-        """The brand the form wears: the installation's look until C3 brings brands per form."""
-        from helpa.portal.models import PortalSettings
-
+    def look(self) -> PortalSettings:
+        """The brand the form wears: the installation's look until C3 brings brands per form
+        (then: `self.brand` if set, else the installation's)."""
         return PortalSettings.current()
 
 
