@@ -136,6 +136,11 @@ class PublicForm(forms.Form):
     def locked(self, key: str) -> bool:
         return key in self.fixed and key in self.fields
 
+    @property
+    def locked_subject(self) -> bool:
+        """A subject set by the page needs no suggestions while typing."""
+        return self.locked("subject")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         for key in ONE_LINE_FIELDS:

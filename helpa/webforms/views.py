@@ -69,11 +69,12 @@ def _client_ip(request: HttpRequest) -> str | None:
 
 def _public(response: HttpResponse, contact_form: ContactForm | None) -> HttpResponse:
     """Headers of every public form page: framable by the form's allowed sites, never cached
-    (each page carries a one-time token), nothing loaded from elsewhere but styles/images."""
+    (each page carries a one-time token), nothing loaded from elsewhere but styles/images;
+    scripts talk only to us (the knowledge-base suggestions)."""
     ancestors = contact_form.frame_ancestors() if contact_form else "*"
     response["Content-Security-Policy"] = (
         "default-src 'none'; script-src 'self'; style-src 'self' https:; "
-        "img-src 'self' data: https:; font-src 'self' data: https:; "
+        "img-src 'self' data: https:; font-src 'self' data: https:; connect-src 'self'; "
         f"form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
     )
     response["Cache-Control"] = "private, no-store"

@@ -42,6 +42,9 @@ def test_the_form_shows_the_chosen_fields_with_their_labels(visitor: Visitor, co
     english, _token = visitor.open(contact_form, "?lang=en")
     assert "Your name" in _text(english) and "Company" in _text(english)
     assert 'name="website"' in text  # the honeypot is there, for robots
+    # While the subject is typed, the knowledge base suggests articles in the page's language.
+    assert 'data-kb-suggest-for="id_subject"' in text and 'data-kb-lang="sv"' in text
+    assert "connect-src 'self'" in page["Content-Security-Policy"]
 
 
 def test_web_address_prefills_and_locks_fields(visitor: Visitor, contact_form):
