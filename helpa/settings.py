@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "helpa.crm",
     "helpa.tickets",
     "helpa.mail",
+    "helpa.automation",
     "helpa.portal",
     "helpa.webforms",
     "helpa.kb",

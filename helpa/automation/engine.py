@@ -1,0 +1,527 @@
+"""The rule engine: what a ticket (or a mail) looks like to the rules, which rules match, and
+what their actions do.
+
+Evaluation is pure: `load_rules` reads the rules of an event once (three queries, whatever the
+number of rules and lines), `facts_for_tickets`/`facts_for_mail` describe the ticket or mail,
+and `evaluate` tries the rules in ascending weight (then name), the first match winning unless
+it says "continue". `apply` then carries out the actions through `helpa.tickets.actions` with
+the rule as the author, so the history says which rule changed what.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from django.db.models import F, Max, OuterRef, Prefetch, Q, Subquery
+from django.utils import timezone
+
+from helpa.accounts.models import User
+from helpa.lib import events
+from helpa.mail.models import Participant
+from helpa.mail.parsing import ParsedMail
+from helpa.tickets import actions
+from helpa.tickets.models import Article, ArticleKind, Priority, Queue, Ticket
+
+from .matching import Mode, compile_value, minutes_hold
+from .models import MINUTE_FIELDS, ActionKind, Field, Rule, RuleAction
+
+log = logging.getLogger(__name__)
+
+PRIORITY_NAMES = {Priority.LOW: "low", Priority.MEDIUM: "medium", Priority.HIGH: "high"}
+PRIORITY_BY_NAME = {name: code for code, name in PRIORITY_NAMES.items()}
+
+# Set while a rule's actions run: the changes they make publish ticket events again, and those
+# must not start the rules once more (a rule adding a note must not be its own trigger).
+_running: contextvars.ContextVar[bool] = contextvars.ContextVar("rules_running", default=False)
+
+
+def rules_running() -> bool:
+    return _running.get()
+
+
+@contextmanager
+def running_rules() -> Iterator[None]:
+    token = _running.set(True)
+    try:
+        yield
+    finally:
+        _running.reset(token)
+
+
+def rule_actor(name: str) -> actions.Actor:
+    return actions.Actor(name=f"Rule: {name}"[:200])
+
+
+# --- What the rules look at -------------------------------------------------------------------
+
+
+@dataclass
+class Facts:
+    """One ticket or mail as the rules see it. Lists hold every value of a field; a line holds
+    when one of its values matches one of them."""
+
+    subject: str = ""
+    body: str = ""
+    from_addresses: list[str] = field(default_factory=list)
+    from_names: list[str] = field(default_factory=list)
+    to_cc: list[str] = field(default_factory=list)
+    channel: str = ""
+    status: str = ""
+    priority: str = ""  # low, medium, high
+    queue: list[str] = field(default_factory=list)  # slug and name
+    type: str = ""
+    category: str = ""
+    company: str = ""
+    created_at: datetime | None = None
+    changed_at: datetime | None = None
+    customer_at: datetime | None = None
+    now: datetime = field(default_factory=timezone.now)
+
+    def texts(self, name: str) -> list[tuple[str, Mode]]:
+        """The field's values and how words are matched in them."""
+        if name == Field.SUBJECT:
+            return [(self.subject, Mode.TEXT)]
+        if name == Field.BODY:
+            return [(self.body, Mode.TEXT)]
+        if name == Field.FROM:
+            return [(a, Mode.ADDRESS) for a in self.from_addresses] + [
+                (n, Mode.TEXT) for n in self.from_names if n
+            ]
+        if name == Field.TO_CC:
+            return [(a, Mode.ADDRESS) for a in self.to_cc]
+        if name == Field.QUEUE:
+            return [(v, Mode.NAME) for v in self.queue]
+        if name in (Field.TYPE, Field.CATEGORY, Field.COMPANY):
+            value = getattr(self, name)
+            return [(value, Mode.NAME)] if value else []
+        raise KeyError(name)
+
+    def minutes(self, name: str) -> float | None:
+        at = {
+            Field.MINUTES_SINCE_CREATED: self.created_at,
+            Field.MINUTES_SINCE_CHANGED: self.changed_at,
+            Field.MINUTES_SINCE_CUSTOMER: self.customer_at,
+        }[Field(name)]
+        return None if at is None else (self.now - at).total_seconds() / 60
+
+
+def _needs(rules: Iterable[CompiledRule]) -> set[str]:
+    return {f for rule in rules for line in rule.lines for f in line.fields}
+
+
+_LATEST_CUSTOMER = Article.objects.filter(
+    ticket=OuterRef("pk"), kind=ArticleKind.CUSTOMER, deleted_at__isnull=True
+).order_by("-created_at", "-id")
+
+
+def facts_for_tickets(
+    ticket_ids: list[int], *, now: datetime | None = None, needs: set[str] | None = None
+) -> dict[int, Facts]:
+    """Facts of many tickets at once: one query, and one more for the To/Cc addresses when a
+    rule looks at them. The body is the description and the newest customer message."""
+    now = now or timezone.now()
+    needs = set(Field.values) if needs is None else needs
+    qs = Ticket.objects.filter(pk__in=ticket_ids).select_related(
+        "queue", "type", "category", "company", "contact"
+    )
+    if Field.BODY in needs:
+        qs = qs.annotate(_latest_text=Subquery(_LATEST_CUSTOMER.values("body_text")[:1]))
+    if Field.MINUTES_SINCE_CUSTOMER in needs:
+        qs = qs.annotate(
+            _customer_at=Max("articles__created_at", filter=_customer_filter()),
+        )
+    to_cc: dict[int, list[str]] = {}
+    if Field.TO_CC in needs:
+        for ticket_id, address in Participant.objects.filter(ticket_id__in=ticket_ids).values_list(
+            "ticket_id", "address"
+        ):
+            to_cc.setdefault(ticket_id, []).append(address)
+    facts = {}
+    for ticket in qs:
+        contact = ticket.contact
+        body = "\n".join(
+            t for t in (ticket.description_text, getattr(ticket, "_latest_text", "") or "") if t
+        )
+        facts[ticket.pk] = Facts(
+            subject=ticket.title,
+            body=body,
+            from_addresses=[contact.email.lower()] if contact and contact.email else [],
+            from_names=[contact.name] if contact and contact.name else [],
+            to_cc=to_cc.get(ticket.pk, []),
+            now=now,
+            **_ticket_fields(ticket),
+            customer_at=getattr(ticket, "_customer_at", None),
+        )
+    return facts
+
+
+def _customer_filter() -> Q:
+    return Q(articles__kind=ArticleKind.CUSTOMER, articles__deleted_at__isnull=True)
+
+
+def _ticket_fields(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "channel": ticket.channel,
+        "status": ticket.status,
+        "priority": PRIORITY_NAMES.get(ticket.priority, ""),
+        "queue": [ticket.queue.slug, ticket.queue.name],
+        "type": ticket.type.name if ticket.type_id else "",
+        "category": ticket.category.name if ticket.category_id else "",
+        "company": ticket.company.name if ticket.company_id else "",
+        "created_at": ticket.created_at,
+        "changed_at": ticket.updated_at,
+    }
+
+
+def facts_for_mail(
+    parsed: ParsedMail,
+    queue: Queue,
+    ticket: Ticket | None = None,
+    *,
+    now: datetime | None = None,
+) -> Facts:
+    """A mail as the rules see it: a new ticket in `queue` (no `ticket`), or a reply to
+    `ticket`, whose fields (status, type, …) then count."""
+    now = now or timezone.now()
+    base = facts_for_tickets([ticket.pk], now=now)[ticket.pk] if ticket else None
+    facts = base or Facts(
+        channel="email",
+        status="new",
+        priority="medium",
+        queue=[queue.slug, queue.name],
+        created_at=now,
+        changed_at=now,
+        now=now,
+    )
+    if base is None:
+        from helpa.crm.models import Contact  # noqa: PLC0415
+
+        contact = (
+            Contact.objects.filter(email=parsed.from_address).select_related("company").first()
+            if parsed.from_address
+            else None
+        )
+        facts.company = contact.company.name if contact and contact.company_id else ""
+    facts.subject = parsed.subject
+    facts.body = parsed.text
+    facts.from_addresses = [parsed.from_address] if parsed.from_address else []
+    facts.from_names = [parsed.from_name] if parsed.from_name else []
+    facts.to_cc = [a for _n, a in [*parsed.to, *parsed.cc] if a]
+    facts.customer_at = now
+    return facts
+
+
+# --- Rules, compiled ----------------------------------------------------------------------------
+
+
+@dataclass
+class LineResult:
+    holds: bool
+    hits: list[tuple[str, str]]  # (field, value) that matched
+
+
+@dataclass
+class CompiledLine:
+    fields: list[str]
+    values: list[str]
+    negate: bool = False
+
+    def evaluate(self, facts: Facts, *, explain: bool = False) -> LineResult:
+        hits: list[tuple[str, str]] = []
+        for name in self.fields:
+            for value in self.values:
+                if _value_matches(name, value, facts):
+                    hits.append((name, value))
+                    if not explain:
+                        break
+            if hits and not explain:
+                break
+        return LineResult(holds=bool(hits) != self.negate, hits=hits)
+
+
+def _value_matches(name: str, value: str, facts: Facts) -> bool:
+    if name in MINUTE_FIELDS:
+        return minutes_hold(value, facts.minutes(name))
+    if name in (Field.STATUS, Field.CHANNEL, Field.PRIORITY):
+        return value == getattr(facts, name)
+    return any(compile_value(value, mode)(text) for text, mode in facts.texts(name))
+
+
+@dataclass
+class CompiledRule:
+    id: int
+    name: str
+    weight: int
+    continue_matching: bool
+    queue_id: int | None
+    lines: list[CompiledLine]
+    actions: list[RuleAction]
+
+    def evaluate(self, facts: Facts, *, explain: bool = False) -> list[LineResult]:
+        results = []
+        for line in self.lines:
+            result = line.evaluate(facts, explain=explain)
+            results.append(result)
+            if not result.holds and not explain:
+                break
+        return results
+
+
+def compile_rule(rule: Rule) -> CompiledRule:
+    return CompiledRule(
+        id=rule.pk,
+        name=rule.name,
+        weight=rule.weight,
+        continue_matching=rule.continue_matching,
+        queue_id=rule.queue_id,
+        lines=[CompiledLine(list(x.fields), list(x.values), x.negate) for x in rule.lines.all()],
+        actions=list(rule.actions.all()),
+    )
+
+
+def with_parts(qs: Any) -> Any:
+    return qs.prefetch_related(
+        "lines",
+        Prefetch(
+            "actions",
+            queryset=RuleAction.objects.select_related(
+                "queue", "team", "user", "ticket_type", "category"
+            ),
+        ),
+    )
+
+
+def load_rules(event: str, queue_id: int | None = None) -> list[CompiledRule]:
+    """The active rules of an event for a queue, in order: three queries for all of them."""
+    return [compile_rule(r) for r in with_parts(Rule.objects.for_event(event, queue_id))]
+
+
+# --- Evaluating ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RuleResult:
+    rule: CompiledRule
+    lines: list[LineResult]
+    matched: bool
+    applied: bool  # matched, and no rule before it stopped the matching
+
+    @property
+    def pairs(self) -> list[tuple[CompiledLine, LineResult]]:
+        return list(zip(self.rule.lines, self.lines, strict=False))
+
+
+@dataclass
+class Evaluation:
+    results: list[RuleResult]
+
+    @property
+    def applied(self) -> list[CompiledRule]:
+        return [r.rule for r in self.results if r.applied]
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.applied]
+
+
+def evaluate(rules: list[CompiledRule], facts: Facts, *, explain: bool = False) -> Evaluation:
+    """Try the rules in order. `explain`: every rule and every value is looked at (the tester
+    shows them all); otherwise evaluation stops as soon as the outcome is known."""
+    results = []
+    stopped = False
+    for rule in rules:
+        lines = rule.evaluate(facts, explain=explain)
+        matched = all(line.holds for line in lines)
+        results.append(RuleResult(rule, lines, matched, matched and not stopped))
+        if matched and not rule.continue_matching:
+            stopped = True
+            if not explain:
+                break
+    return Evaluation(results)
+
+
+# --- What the actions do ------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What the matched rules' actions amount to, without doing any of it."""
+
+    changes: dict[str, Any] = field(default_factory=dict)  # update_ticket's field → value
+    followers: list[User] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    auto_reply_text: str = ""
+    suppress_auto_reply: bool = False
+    force_new_ticket: bool = False
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+
+    def decision(self, matched: list[str]) -> dict[str, Any]:
+        """What the mail pipeline asks for (see README, "Rules")."""
+        return {
+            "matched": matched,
+            "suppress_auto_reply": self.suppress_auto_reply,
+            "auto_reply_text": self.auto_reply_text,
+            "force_new_ticket": self.force_new_ticket,
+        }
+
+
+def _field_change(action: RuleAction) -> tuple[str, Any] | None:
+    kind = action.action
+    if kind == ActionKind.SET_PRIORITY:
+        return "priority", PRIORITY_BY_NAME[action.value]
+    if kind == ActionKind.SET_STATUS:
+        return "status", action.value
+    if kind == ActionKind.SET_TYPE:
+        return "type", action.ticket_type
+    if kind == ActionKind.SET_CATEGORY:
+        return "category", action.category
+    if kind == ActionKind.SET_QUEUE:
+        return "queue", action.queue
+    if kind == ActionKind.SET_TEAM:
+        return "team", action.team
+    if kind == ActionKind.SET_OWNER:
+        return "owner", action.user
+    return None
+
+
+def rule_outcome(rule: CompiledRule, outcome: Outcome | None = None) -> Outcome:
+    outcome = outcome or Outcome()
+    for action in rule.actions:
+        change = _field_change(action)
+        if change:
+            outcome.changes[change[0]] = change[1]
+        elif action.action == ActionKind.ADD_FOLLOWER and action.user:
+            outcome.followers.append(action.user)
+        elif action.action == ActionKind.ADD_NOTE:
+            outcome.notes.append(action.value)
+        elif action.action == ActionKind.AUTO_REPLY:
+            outcome.auto_reply_text = action.value
+            outcome.suppress_auto_reply = False
+        elif action.action == ActionKind.SUPPRESS_AUTO_REPLY:
+            outcome.suppress_auto_reply = True
+            outcome.auto_reply_text = ""
+        elif action.action == ActionKind.FORCE_NEW_TICKET:
+            outcome.force_new_ticket = True
+        elif action.action == ActionKind.ALARM:
+            outcome.alarms.append(
+                {"rule": rule.name, "recipients": list(action.recipients), "text": action.value}
+            )
+    return outcome
+
+
+def outcome_of(evaluation: Evaluation) -> Outcome:
+    outcome = Outcome()
+    for rule in evaluation.applied:
+        rule_outcome(rule, outcome)
+    return outcome
+
+
+def _paragraphs(text: str) -> str:
+    return "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if p.strip()) or "<p></p>"
+
+
+def apply(
+    evaluation: Evaluation, ticket: Ticket, *, event: str, now: datetime | None = None
+) -> Outcome:
+    """Carry out the applied rules' actions on the ticket, each rule as its own author, and
+    count their hits. Changes the caller's `ticket` instance to match what was stored, so a
+    caller that goes on with it (the mail pipeline) sees the new queue, status and so on."""
+    applied = evaluation.applied
+    total = Outcome()
+    if not applied:
+        return total
+    with running_rules():
+        for rule in applied:
+            outcome = rule_outcome(rule)
+            rule_outcome(rule, total)
+            actor = rule_actor(rule.name)
+            if outcome.changes:
+                try:
+                    fresh = actions.update_ticket(actor, ticket, outcome.changes)
+                except actions.TicketError as exc:
+                    # The rule asked for what the ticket's rules refuse (leaving New without an
+                    # owner): say so on the ticket rather than failing the mail or the reply.
+                    actions.add_note(actor, ticket, _paragraphs(_refused(rule.name, str(exc))))
+                else:
+                    _copy_fields(fresh, ticket)
+            for user in outcome.followers:
+                actions.follow(actor, ticket, user)
+            for text in outcome.notes:
+                actions.add_note(actor, ticket, _paragraphs(text))
+            for alarm in outcome.alarms:
+                events.publish(
+                    "automation.alarm",
+                    ticket=ticket,
+                    rule=rule.name,
+                    recipients=alarm["recipients"],
+                    text=alarm["text"],
+                    trigger=event,
+                )
+    Rule.objects.filter(pk__in=[r.id for r in applied]).update(
+        hit_count=F("hit_count") + 1, last_hit_at=now or timezone.now()
+    )
+    return total
+
+
+def _refused(name: str, reason: str) -> str:
+    from django.utils.translation import gettext as _  # noqa: PLC0415
+
+    return _("The rule “%(rule)s” could not change this ticket: %(reason)s") % {
+        "rule": name,
+        "reason": reason,
+    }
+
+
+def _copy_fields(fresh: Ticket, ticket: Ticket) -> None:
+    if fresh is ticket:
+        return
+    for f in Ticket._meta.concrete_fields:
+        setattr(ticket, f.attname, getattr(fresh, f.attname))
+    for name in ("type", "category", "queue", "team", "owner", "contact", "company", "parent"):
+        relation = Ticket._meta.get_field(name)
+        if relation.is_cached(fresh):
+            relation.set_cached_value(ticket, relation.get_cached_value(fresh))
+        elif relation.is_cached(ticket):
+            relation.delete_cached_value(ticket)
+
+
+# --- Describing the outcome (tester, simulate) --------------------------------------------------
+
+
+def describe(outcome: Outcome, facts: Facts) -> dict[str, Any]:
+    """The ticket fields that would result, as JSON-ready values (codes, slugs, names)."""
+    c = outcome.changes
+
+    def name(key: str, current: str | None) -> str | None:
+        if key in c:
+            value = c[key]
+            if value is None:
+                return None
+            return value.slug if key == "queue" else str(value)
+        return current or None
+
+    priority = c.get("priority")
+    return {
+        "queue": name("queue", facts.queue[0] if facts.queue else None),
+        "status": c.get("status", facts.status) or None,
+        "priority": PRIORITY_NAMES[priority] if priority else (facts.priority or None),
+        "type": name("type", facts.type),
+        "category": name("category", facts.category),
+        "team": name("team", None),
+        "owner": c["owner"].email if c.get("owner") else None,
+        "followers": [u.email for u in outcome.followers],
+        "notes": outcome.notes,
+        "mail": {
+            "suppress_auto_reply": outcome.suppress_auto_reply,
+            "auto_reply_text": outcome.auto_reply_text or None,
+            "force_new_ticket": outcome.force_new_ticket,
+            "alarms": outcome.alarms,
+        },
+    }

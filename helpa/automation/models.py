@@ -1,0 +1,172 @@
+"""Rules (ServIT's "filter", HIT's rule-based classification): lines that must all hold, and
+actions that then change the ticket through the ticket actions, with the rule as author.
+
+A rule runs on a new ticket, on a customer's reply, and/or on time (the worker looks at existing
+tickets every minute). `RuleFiring` remembers that a time rule fired on a ticket, so it fires
+once per episode of its condition, not every minute.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from helpa.accounts.models import Team, User
+from helpa.tickets.models import Category, Queue, Ticket, TicketType
+
+
+class Event(models.TextChoices):
+    NEW = "new", _("New ticket")
+    REPLY = "reply", _("Reply from the customer")
+    TIME = "time", _("Existing tickets (checked every minute)")
+
+
+class Field(models.TextChoices):
+    SUBJECT = "subject", _("Subject")
+    BODY = "body", _("Text")
+    FROM = "from", _("From")
+    TO_CC = "to_cc", _("To/Cc")
+    CHANNEL = "channel", _("Source channel")
+    STATUS = "status", _("Status")
+    QUEUE = "queue", _("Queue")
+    PRIORITY = "priority", _("Priority")
+    TYPE = "type", _("Type")
+    CATEGORY = "category", _("Category")
+    COMPANY = "company", _("Company")
+    MINUTES_SINCE_CREATED = "minutes_since_created", _("Minutes since created")
+    MINUTES_SINCE_CHANGED = "minutes_since_changed", _("Minutes since the last change")
+    MINUTES_SINCE_CUSTOMER = (
+        "minutes_since_customer_message",
+        _("Minutes since the last customer message"),
+    )
+
+
+# Fields whose values are words and phrases; they may share a line. Every other field stands
+# alone in its line (a status is not a word in a subject).
+WORD_FIELDS = {Field.SUBJECT, Field.BODY, Field.FROM, Field.TO_CC}
+MINUTE_FIELDS = {
+    Field.MINUTES_SINCE_CREATED,
+    Field.MINUTES_SINCE_CHANGED,
+    Field.MINUTES_SINCE_CUSTOMER,
+}
+
+
+class ActionKind(models.TextChoices):
+    SET_PRIORITY = "set_priority", _("Set priority")
+    SET_TYPE = "set_type", _("Set type")
+    SET_CATEGORY = "set_category", _("Set category")
+    SET_QUEUE = "set_queue", _("Move to queue")
+    SET_TEAM = "set_team", _("Set team")
+    SET_OWNER = "set_owner", _("Set owner")
+    SET_STATUS = "set_status", _("Set status")
+    ADD_FOLLOWER = "add_follower", _("Add a follower")
+    ADD_NOTE = "add_note", _("Add an internal note")
+    AUTO_REPLY = "send_auto_reply", _("Send an auto-reply with this text")
+    SUPPRESS_AUTO_REPLY = "suppress_auto_reply", _("Send no auto-reply")
+    FORCE_NEW_TICKET = "force_new_ticket", _("Always create a new ticket (for replies)")
+    ALARM = "raise_alarm", _("Raise an alarm by mail")
+
+
+class RuleQuerySet(models.QuerySet["Rule"]):
+    def for_event(self, event: str, queue_id: int | None = None) -> RuleQuerySet:
+        """The active rules of an event, in the order they are tried. `queue_id` None: every
+        rule (the time scan, which looks at each rule's own queue)."""
+        qs = self.filter(is_active=True, **{f"on_{event}": True})
+        if queue_id is not None:
+            qs = qs.filter(Q(queue__isnull=True) | Q(queue_id=queue_id))
+        return qs.order_by("weight", "name")
+
+
+class Rule(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("notes for admins"), blank=True)
+    weight = models.IntegerField(
+        _("weight"), default=10, help_text=_("Rules are tried from the lowest weight up.")
+    )
+    is_active = models.BooleanField(_("active"), default=False)
+    on_new = models.BooleanField(_("new tickets"), default=True)
+    on_reply = models.BooleanField(_("replies from the customer"), default=False)
+    on_time = models.BooleanField(_("existing tickets, every minute"), default=False)
+    # Empty: every queue. A brand scope joins it when brands exist (a nullable key, like this).
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("queue"),
+    )
+    continue_matching = models.BooleanField(
+        _("continue"),
+        default=False,
+        help_text=_("After this rule's actions, go on trying the rules below it."),
+    )
+    hit_count = models.PositiveIntegerField(_("hits"), default=0)
+    last_hit_at = models.DateTimeField(_("last hit"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = RuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["weight", "name"]
+        verbose_name = _("rule")
+        verbose_name_plural = _("rules")
+        indexes = [models.Index(fields=["is_active", "weight", "name"], name="rule_order_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def events(self) -> list[str]:
+        return [e for e in Event.values if getattr(self, f"on_{e}")]
+
+
+class RuleLine(models.Model):
+    """One condition: one of the values in one of the fields (OR); negated: none of them."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    fields = models.JSONField(default=list)  # Field values
+    values = models.JSONField(default=list)  # strings, as the admin wrote them
+    negate = models.BooleanField(_("not"), default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class RuleAction(models.Model):
+    """What a matching rule does. The referenced row is a foreign key, so a queue or team a rule
+    uses cannot be deleted from under it."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="actions")
+    position = models.PositiveIntegerField(default=0)
+    action = models.CharField(max_length=32, choices=ActionKind.choices)
+    # set_priority, set_status: the code; add_note, send_auto_reply, raise_alarm: the text.
+    value = models.TextField(blank=True)
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, null=True, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, related_name="+")
+    recipients = models.JSONField(default=list, blank=True)  # raise_alarm: addresses
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class RuleFiring(models.Model):
+    """A time rule's current episode on a ticket: it fired, and its condition still holds.
+    Removed when the condition stops holding, so the next episode fires again. Unique: two
+    workers scanning at once fire it once."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="firings")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    fired_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "ticket"], name="rulefiring_unique")]
