@@ -62,8 +62,11 @@ document.addEventListener("htmx:afterSettle", () => {
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test package. Other packages' browser tests import these fixtures;
+    Playwright's sync API allows one instance at a time in a thread, so each package closes
+    its browser before the next one starts (a session scope would start a second one)."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     with sync_playwright() as playwright:
