@@ -129,7 +129,7 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def rule_tester(request: HttpRequest) -> HttpResponse:
     report = None
     error = ""
-    form = TesterForm(request.POST or None)
+    form = TesterForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
