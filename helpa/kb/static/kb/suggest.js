@@ -112,12 +112,17 @@
       timer = setTimeout(ask, DELAY);
     });
     if (form) {
-      form.addEventListener("submit", function () {
+      form.addEventListener("submit", function (event) {
         if (!visit || !box.dataset.kbTicketUrl) return;
-        var data = new FormData();
-        data.append("visit", visit);
-        if (navigator.sendBeacon) navigator.sendBeacon(box.dataset.kbTicketUrl, data);
-        else fetch(box.dataset.kbTicketUrl, { method: "POST", body: data, keepalive: true, credentials: "same-origin" });
+        // After every other submit handler has run: a submit another script cancelled (a
+        // file over the limit, say) sends no request, so it must not count as a ticket.
+        setTimeout(function () {
+          if (event.defaultPrevented) return;
+          var data = new FormData();
+          data.append("visit", visit);
+          if (navigator.sendBeacon) navigator.sendBeacon(box.dataset.kbTicketUrl, data);
+          else fetch(box.dataset.kbTicketUrl, { method: "POST", body: data, keepalive: true, credentials: "same-origin" });
+        }, 0);
       });
     }
     if (input.value.trim().length >= MIN_CHARS) ask();
