@@ -7,4 +7,11 @@ class KbConfig(AppConfig):
     verbose_name = _("Knowledge base")
 
     def ready(self) -> None:
-        from . import deflection  # noqa: F401  (a new ticket ends its contact's suggestion visits)
+        from helpa.lib import events
+
+        from . import (
+            deflection,  # noqa: F401  (a new ticket ends its contact's suggestion visits)
+            demo,
+        )
+
+        events.subscribe("demo_data.loaded", when="inside")(demo.load)

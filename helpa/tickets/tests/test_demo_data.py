@@ -7,6 +7,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import Count
@@ -126,11 +127,24 @@ def test_demo_data_leaves_a_database_in_use_alone(ticket: Ticket) -> None:
     assert not User.objects.filter(email="agent@example.com").exists()
 
 
-def test_nothing_of_the_demo_waits_to_be_mailed(db: None) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_nothing_of_the_demo_waits_to_be_mailed() -> None:
+    """Committed for real, so what happens after commit happens, as in `make run` (the portal
+    requests' confirmations, written when the demo's transaction commits)."""
     from helpa.mail.models import OutgoingMail
 
     call_command("demo_data", stdout=StringIO())
+    assert OutgoingMail.objects.filter(kind=OutgoingMail.Kind.AUTO_REPLY).exists()
     replies = OutgoingMail.objects.filter(kind=OutgoingMail.Kind.REPLY)
     assert replies.exists()  # the demo's replies were mailed to their contacts …
     assert not OutgoingMail.objects.filter(state=OutgoingMail.State.QUEUED).exists()  # … long ago
     assert all(m.sent_at == m.article.created_at for m in replies.select_related("article"))
+
+
+def test_the_demo_has_a_knowledge_base(db: None) -> None:
+    from helpa.kb.models import Article as KbArticle
+
+    call_command("demo_data", stdout=StringIO())
+    published = KbArticle.objects.filter(status=KbArticle.Status.PUBLISHED)
+    assert published.filter(visibility=KbArticle.Visibility.PUBLIC).count() >= 3
+    assert published.filter(visibility=KbArticle.Visibility.INTERNAL).exists()

@@ -24,10 +24,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.db.models import F, Max, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from helpa.accounts.models import Role, Team, User
 from helpa.crm.models import Company, Contact
+from helpa.lib import events
 from helpa.tickets import actions
 from helpa.tickets.models import (
     Article,
@@ -903,6 +905,8 @@ class Command(BaseCommand):
         self.clock_rng = random.Random(SEED + 1)
         with transaction.atomic():
             self._load()
+            # The apps above the ticket core add their own demo content (knowledge base, …).
+            events.publish("demo_data.loaded", admin=User.objects.get(email="admin@example.com"))
         # Notifications are written when the transaction commits: date them like their ticket
         # and leave only the recent ones unread.
         self._settle_notifications()
@@ -924,8 +928,11 @@ class Command(BaseCommand):
         ticket core does not import the mail app above it.)"""
         outgoing_mail = apps.get_model("mail", "OutgoingMail")
         written = Article.objects.filter(pk=OuterRef("article_id")).values("created_at")
+        # Confirmations of portal and form requests belong to no entry: dated by their ticket.
+        opened = Ticket.objects.filter(pk=OuterRef("ticket_id")).values("created_at")
+        when = Coalesce(Subquery(written), Subquery(opened), F("created_at"))
         outgoing_mail.objects.filter(state="queued").update(
-            state="sent", sent_at=Subquery(written), created_at=Subquery(written), last_error=""
+            state="sent", sent_at=when, created_at=when, last_error=""
         )
 
     # --- Setting up the helpdesk ---------------------------------------------------------------
