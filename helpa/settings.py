@@ -69,7 +69,12 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
 ]
 
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses), so rate
+# limits see the visitor's address rather than the proxy's (helpa/lib/proxy.py).
+TRUSTED_PROXIES = [a.strip() for a in envstr("HELPA_TRUSTED_PROXIES").split(",") if a.strip()]
+
 MIDDLEWARE = [
+    "helpa.lib.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,8 +1,8 @@
 """The public contact form (framable by other sites, no cookies needed) and its design pages.
 
-Client addresses come from REMOTE_ADDR. Behind a reverse proxy the proxy's address would be
-every visitor's, and one visitor's flood would block all: the proxy (or the WSGI server, e.g.
-gunicorn's --forwarded-allow-ips) must set REMOTE_ADDR to the visitor's address.
+Client addresses come from REMOTE_ADDR. Behind a reverse proxy, name the proxy in
+HELPA_TRUSTED_PROXIES: helpa.lib.proxy then puts the visitor's address there (otherwise the
+proxy's address would be every visitor's, and one visitor's flood would block all).
 """
 
 from __future__ import annotations
