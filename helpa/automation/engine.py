@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -298,9 +299,40 @@ def with_parts(qs: Any) -> Any:
     )
 
 
+class _RuleCache:
+    """The compiled active rules of each event, kept for a few seconds per process: every mail
+    and every customer message asks, and most installations have no rule for most events.
+    A change saved in this process is seen at once (signals in subscribers.py); other
+    processes see it within `SECONDS`, as the mail pipeline sees its settings."""
+
+    SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._rules: dict[str, tuple[float, list[CompiledRule]]] = {}
+
+    def get(self, event: str) -> list[CompiledRule]:
+        now = time.monotonic()
+        hit = self._rules.get(event)
+        if hit is not None and now - hit[0] < self.SECONDS:
+            return hit[1]
+        rules = [compile_rule(r) for r in with_parts(Rule.objects.for_event(event))]
+        self._rules[event] = (now, rules)
+        return rules
+
+    def forget(self) -> None:
+        self._rules.clear()
+
+
+rule_cache = _RuleCache()
+
+
 def load_rules(event: str, queue_id: int | None = None) -> list[CompiledRule]:
-    """The active rules of an event for a queue, in order: three queries for all of them."""
-    return [compile_rule(r) for r in with_parts(Rule.objects.for_event(event, queue_id))]
+    """The active rules of an event for a queue (None: of every queue), in order. Three queries
+    for all of them when not cached, none when cached."""
+    rules = rule_cache.get(event)
+    if queue_id is None:
+        return rules
+    return [r for r in rules if r.queue_id is None or r.queue_id == queue_id]
 
 
 # --- Evaluating ---------------------------------------------------------------------------------
@@ -428,15 +460,26 @@ def _paragraphs(text: str) -> str:
 
 
 def apply(
-    evaluation: Evaluation, ticket: Ticket, *, event: str, now: datetime | None = None
+    evaluation: Evaluation,
+    ticket: Ticket,
+    *,
+    event: str,
+    now: datetime | None = None,
+    update_caller: bool = True,
 ) -> Outcome:
     """Carry out the applied rules' actions on the ticket, each rule as its own author, and
-    count their hits. Changes the caller's `ticket` instance to match what was stored, so a
-    caller that goes on with it (the mail pipeline) sees the new queue, status and so on."""
+    count their hits.
+
+    `update_caller`: afterwards, the caller's `ticket` instance shows what was stored. A
+    caller that goes on with its instance needs that: the mail pipeline and the portal reopen
+    a ticket a customer answered unless they see that a rule closed it. Not for `open_ticket`,
+    which after its event tells the owner it was given (a rule's owner is told by the rule's
+    own change)."""
     applied = evaluation.applied
     total = Outcome()
     if not applied:
         return total
+    current = ticket
     with running_rules():
         for rule in applied:
             outcome = rule_outcome(rule)
@@ -444,26 +487,29 @@ def apply(
             actor = rule_actor(rule.name)
             if outcome.changes:
                 try:
-                    fresh = actions.update_ticket(actor, ticket, outcome.changes)
+                    current = actions.update_ticket(actor, current, outcome.changes)
                 except actions.TicketError as exc:
                     # The rule asked for what the ticket's rules refuse (leaving New without an
                     # owner): say so on the ticket rather than failing the mail or the reply.
-                    actions.add_note(actor, ticket, _paragraphs(_refused(rule.name, str(exc))))
-                else:
-                    _copy_fields(fresh, ticket)
+                    actions.add_note(actor, current, _paragraphs(_refused(rule.name, str(exc))))
             for user in outcome.followers:
-                actions.follow(actor, ticket, user)
+                actions.follow(actor, current, user)
             for text in outcome.notes:
-                actions.add_note(actor, ticket, _paragraphs(text))
+                actions.add_note(actor, current, _paragraphs(text))
             for alarm in outcome.alarms:
                 events.publish(
                     "automation.alarm",
-                    ticket=ticket,
+                    ticket=current,
                     rule=rule.name,
                     recipients=alarm["recipients"],
                     text=alarm["text"],
                     trigger=event,
                 )
+    if total.followers:
+        # open_ticket told the instance it has no followers (saving the notices a query).
+        getattr(ticket, "_prefetched_objects_cache", {}).pop("followers", None)
+    if update_caller:
+        _copy_fields(current, ticket)
     Rule.objects.filter(pk__in=[r.id for r in applied]).update(
         hit_count=F("hit_count") + 1, last_hit_at=now or timezone.now()
     )

@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from helpa.lib import events
 from helpa.mail.parsing import ParsedMail
-from helpa.tickets.models import Article, ArticleKind, Queue, Ticket
+from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Ticket
 
 from . import engine
-from .models import Event
+from .models import Event, Rule, RuleAction, RuleLine
 
 log = logging.getLogger(__name__)
 _local = threading.local()
@@ -51,7 +53,7 @@ class _MailInHand:
 
 
 def run_rules(
-    event: str, ticket: Ticket, *, parsed: ParsedMail | None = None
+    event: str, ticket: Ticket, *, parsed: ParsedMail | None = None, update_caller: bool = True
 ) -> engine.Outcome | None:
     """Evaluate and apply the event's rules on a ticket. Loads the rules once."""
     rules = engine.load_rules(event, ticket.queue_id)
@@ -62,7 +64,7 @@ def run_rules(
     else:
         facts = engine.facts_for_tickets([ticket.pk], needs=engine._needs(rules))[ticket.pk]
     evaluation = engine.evaluate(rules, facts)
-    return engine.apply(evaluation, ticket, event=event)
+    return engine.apply(evaluation, ticket, event=event, update_caller=update_caller)
 
 
 @events.subscribe("ticket.created", when="inside")
@@ -71,7 +73,7 @@ def rules_on_new_ticket(ticket: Ticket, actor: Any, **_payload: Any) -> None:
         return
     user = getattr(actor, "user", None)
     if user is not None and user.is_agent:
-        run_rules(Event.NEW, ticket)
+        run_rules(Event.NEW, ticket, update_caller=False)
         return
     pending = _pending()
     now = time.monotonic()
@@ -104,6 +106,13 @@ def rules_on_customer_message(ticket: Ticket, article: Article, **_payload: Any)
     run_rules(event, ticket, parsed=_take_mail(ticket, is_new))
 
 
+@receiver([post_save, post_delete], sender=Rule)
+@receiver([post_save, post_delete], sender=RuleLine)
+@receiver([post_save, post_delete], sender=RuleAction)
+def forget_cached_rules(**_kwargs: Any) -> None:
+    engine.rule_cache.forget()
+
+
 # --- The mail pipeline's questions -------------------------------------------------------------
 
 
@@ -114,6 +123,8 @@ def decide(
     `ticket`. Changes nothing."""
     event = Event.REPLY if ticket is not None else Event.NEW
     rules = engine.load_rules(event, queue.pk if ticket is None else ticket.queue_id)
+    if not rules:
+        return engine.Evaluation([]), engine.Outcome()
     facts = engine.facts_for_mail(parsed, queue, ticket)
     evaluation = engine.evaluate(rules, facts)
     return evaluation, engine.outcome_of(evaluation)
@@ -147,7 +158,12 @@ def _take_mail(ticket: Ticket, is_new: bool) -> ParsedMail | None:
     _local.mail = None
     if mail is None or time.monotonic() - mail.at > PENDING_SECONDS:
         return None
-    if is_new and mail.ticket_id is None and mail.queue_id == ticket.queue_id:
+    if (
+        is_new
+        and mail.ticket_id is None
+        and mail.queue_id == ticket.queue_id
+        and ticket.channel == Channel.EMAIL
+    ):
         return mail.parsed
     if not is_new and mail.ticket_id == ticket.pk:
         return mail.parsed

@@ -1,11 +1,12 @@
 """Rules for the automation tests, written as they are in the JSON file."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from helpa.automation import transfer
+from helpa.automation.engine import rule_cache
 from helpa.automation.models import Rule
 from helpa.crm.models import Contact
 from helpa.mail.ingest import ingest_message
@@ -13,6 +14,14 @@ from helpa.mail.models import MailAddress
 from helpa.tickets.models import Queue
 
 MakeRule = Callable[..., Rule]
+
+
+@pytest.fixture(autouse=True)
+def _no_rules_from_an_earlier_test() -> Iterator[None]:
+    """The engine keeps the rules for a few seconds; a test starts and ends without them."""
+    rule_cache.forget()
+    yield
+    rule_cache.forget()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from helpa.tickets import actions
 from helpa.tickets.models import (
     ArticleKind,
     Category,
+    Channel,
     HistoryEntry,
     Priority,
     Status,
@@ -206,8 +207,6 @@ def test_every_field_action_goes_through_the_ticket_actions(
         ],
     )
     ticket = actions.open_ticket(alice, queue=queue_support, title="Hello")
-    # The caller's instance follows what the rule stored (the mail pipeline goes on with it).
-    assert ticket.queue == queue_billing and ticket.status == Status.OPEN
     ticket = Ticket.objects.get(pk=ticket.pk)
     assert ticket.priority == Priority.HIGH
     assert ticket.type.name == "Fault" and ticket.category == billing_category
@@ -464,12 +463,34 @@ def test_queries_do_not_grow_with_the_rules(
 
 
 def test_queries_of_a_mail_with_rules(make_rule, deliver, django_assert_max_num_queries) -> None:
-    deliver(mail(subject="warm up"))  # the contact and the per-process settings
     _rules(make_rule, 30)
     with django_assert_max_num_queries(40) as captured:
         deliver(mail(subject="Nothing matches", body="at all"))
     rule_queries = [q for q in captured.captured_queries if "automation_rule" in q["sql"]]
     assert len(rule_queries) == 3  # rules, lines, actions: once for the event
+    # …and kept for a few seconds: the next mail reads no rule at all.
+    with django_assert_max_num_queries(40) as captured:
+        deliver(mail(subject="Nothing matches either", body="at all"))
+    assert not [q for q in captured.captured_queries if "automation_rule" in q["sql"]]
+
+
+def test_without_rules_an_event_costs_no_query(
+    alice, queue_support, django_assert_num_queries
+) -> None:
+    """The mail pipeline counts its statements: rules that are not there must add none."""
+    from helpa.automation import subscribers
+
+    ticket = actions.open_ticket(alice, queue=queue_support, title="Warm")  # rules read: none
+    article = actions.add_note(alice, ticket, "<p>x</p>")
+    article.kind = ArticleKind.CUSTOMER
+    parsed = parse_message(mail())
+    engine.load_rules("reply")  # read once; then kept for a few seconds
+    with django_assert_num_queries(0):
+        subscribers.rules_on_new_ticket(ticket, actions.as_actor(alice))
+        subscribers.rules_on_customer_message(ticket, article)
+        subscribers.rules_on_new_ticket(ticket, actions.Actor(name="Mail"))
+        subscribers.rules_on_customer_message(ticket, article)
+        subscribers.answer_the_mail_pipeline(parsed, queue_support, None, {})
 
 
 # --- What the mail pipeline may ask ------------------------------------------------------------
@@ -530,7 +551,10 @@ def test_the_mail_in_hand_gives_to_and_cc(make_rule, queue_support, contact) -> 
             "mail.received", parsed=parsed, queue=queue_support, ticket=None, decision=decision
         )
         ticket = actions.open_ticket(
-            actions.Actor(name="Mail"), queue=queue_support, title=parsed.subject
+            actions.Actor(name="Mail"),
+            queue=queue_support,
+            title=parsed.subject,
+            channel=Channel.EMAIL,
         )
         customer_says(ticket, parsed.text)
     assert Ticket.objects.get(pk=ticket.pk).priority == Priority.HIGH
@@ -538,3 +562,56 @@ def test_the_mail_in_hand_gives_to_and_cc(make_rule, queue_support, contact) -> 
 
 def test_user_fixture_sanity(alice: User) -> None:
     assert alice.is_agent
+
+
+CLOSE_ON_REQUEST = {
+    "events": ["reply"],
+    "lines": [
+        {"fields": ["status"], "values": ["Hos kontakt"]},  # ServIT's name for it, in Swedish
+        {"fields": ["body"], "values": ["stäng!"]},
+    ],
+    "actions": [{"action": "set_status", "value": "closed"}],
+}
+
+
+def test_a_portal_reply_closed_by_a_rule_stays_closed(
+    make_rule, alice, queue_support, contact
+) -> None:
+    """The portal reopens a waiting ticket its customer answers, unless a rule closed it."""
+    from helpa.portal.actions import add_message
+
+    make_rule("Close on request", **CLOSE_ON_REQUEST)
+    ticket = actions.open_ticket(
+        alice, queue=queue_support, title="Q", owner=alice, status=Status.WAITING, contact=contact
+    )
+    add_message(contact, Ticket.objects.get(pk=ticket.pk), "<p>Tack! Stäng!</p>")
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.CLOSED
+    other = actions.open_ticket(
+        alice, queue=queue_support, title="Q", owner=alice, status=Status.WAITING, contact=contact
+    )
+    add_message(contact, Ticket.objects.get(pk=other.pk), "<p>Det fungerar fortfarande inte</p>")
+    assert Ticket.objects.get(pk=other.pk).status == Status.OPEN  # the portal's own reopening
+
+
+def test_a_mail_reply_closed_by_a_rule_stays_closed(make_rule, deliver, alice) -> None:
+    make_rule("Close on request", **CLOSE_ON_REQUEST)
+    ticket = deliver(mail())
+    actions.update_ticket(alice, ticket, {"owner": alice, "status": Status.WAITING})
+    deliver(mail(subject=f"Re: [#{ticket.number}] Fråga om faktura", body="Tack, stäng!"))
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.CLOSED
+
+
+def test_an_owner_set_by_a_rule_is_told_once(make_rule, alice, bob, queue_support) -> None:
+    told: list[tuple[str, str]] = []
+
+    @events.subscribe("ticket.assigned", when="inside")
+    def listen(ticket: Ticket, actor: Any, owner: User, **_payload: Any) -> None:
+        told.append((actor.label, owner.email))
+
+    try:
+        make_rule("To Bob", actions=[{"action": "set_owner", "value": "bob@example.com"}])
+        actions.open_ticket(alice, queue=queue_support, title="Hello")
+        actions.open_ticket(alice, queue=queue_support, title="Mine", owner=alice)
+    finally:
+        events._subscribers["ticket.assigned"].remove((listen, "inside"))
+    assert told == [("Rule: To Bob", "bob@example.com"), ("Rule: To Bob", "bob@example.com")]
