@@ -30,7 +30,15 @@ from helpa.mail.parsing import ParsedMail
 from helpa.tickets import actions
 from helpa.tickets.models import Article, ArticleKind, Priority, Queue, Ticket
 
-from .matching import Mode, compile_value, minutes_hold
+from .matching import (
+    Mode,
+    PatternError,
+    compile_value,
+    minutes_hold,
+    normalise,
+    plain_word,
+    words,
+)
 from .models import MINUTE_FIELDS, ActionKind, Field, Rule, RuleAction
 
 log = logging.getLogger(__name__)
@@ -84,9 +92,22 @@ class Facts:
     changed_at: datetime | None = None
     customer_at: datetime | None = None
     now: datetime = field(default_factory=timezone.now)
+    # Filled on first use by `texts`: change no field after evaluating.
+    _normalised: dict[str, list[tuple[str, str, frozenset[str]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
-    def texts(self, name: str) -> list[tuple[str, Mode]]:
-        """The field's values and how words are matched in them."""
+    def texts(self, name: str) -> list[tuple[str, str, frozenset[str]]]:
+        """The field's values, normalised for matching, how words are matched in them, and
+        their whole words — worked out once per facts and field."""
+        if name not in self._normalised:
+            self._normalised[name] = [
+                (n, mode, words(n, mode))
+                for n, mode in ((normalise(t), mode) for t, mode in self._texts(name))
+            ]
+        return self._normalised[name]
+
+    def _texts(self, name: str) -> list[tuple[str, str]]:
         if name == Field.SUBJECT:
             return [(self.subject, Mode.TEXT)]
         if name == Field.BODY:
@@ -233,26 +254,72 @@ class CompiledLine:
     fields: list[str]
     values: list[str]
     negate: bool = False
+    # Per way of matching, made once when the rule is loaded: the plain words among the
+    # values (normalised → as written), looked up in the text's words; the others' matchers.
+    _plain: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
+    _matchers: dict[str, list[tuple[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        self.fields = [str(f) for f in self.fields]
+        if any(f in _MINUTE_FIELDS or f in _CODE_FIELDS for f in self.fields):
+            return
+        for mode in Mode.ALL:
+            plain: dict[str, str] = {}
+            others = []
+            for value in self.values:
+                word = plain_word(value, mode)
+                if word is not None:
+                    plain.setdefault(word, value)
+                else:
+                    others.append((value, _matcher(value, mode)))
+            self._plain[mode] = plain
+            self._matchers[mode] = others
 
     def evaluate(self, facts: Facts, *, explain: bool = False) -> LineResult:
         hits: list[tuple[str, str]] = []
         for name in self.fields:
-            for value in self.values:
-                if _value_matches(name, value, facts):
-                    hits.append((name, value))
-                    if not explain:
-                        break
-            if hits and not explain:
-                break
+            if name in _MINUTE_FIELDS or name in _CODE_FIELDS:
+                for value in self.values:
+                    if _value_holds(name, value, facts):
+                        hits.append((name, value))
+                        if not explain:
+                            return LineResult(not self.negate, hits)
+                continue
+            for text, mode, text_words in facts.texts(name):
+                plain = self._plain[mode]
+                found = [plain[w] for w in plain.keys() & text_words]
+                found += [v for v, matcher in self._matchers[mode] if matcher(text)]
+                for value in found:
+                    if (name, value) not in hits:
+                        hits.append((name, value))
+                if hits and not explain:
+                    return LineResult(not self.negate, hits)
         return LineResult(holds=bool(hits) != self.negate, hits=hits)
 
 
-def _value_matches(name: str, value: str, facts: Facts) -> bool:
+_CODE_FIELDS = {str(f.value) for f in (Field.STATUS, Field.CHANNEL, Field.PRIORITY)}
+_MINUTE_FIELDS = {str(f.value) for f in MINUTE_FIELDS}
+
+
+def _matcher(value: str, mode: str) -> Any:
+    try:
+        return compile_value(value, mode)
+    except PatternError:
+        # Stored before the checks knew better (or written into the database by hand):
+        # such a value matches nothing rather than stopping every rule.
+        log.warning("rule value %r cannot be matched", value)
+        return lambda _text: False
+
+
+def _value_holds(name: str, value: str, facts: Facts) -> bool:
     if name in MINUTE_FIELDS:
-        return minutes_hold(value, facts.minutes(name))
-    if name in (Field.STATUS, Field.CHANNEL, Field.PRIORITY):
-        return value == getattr(facts, name)
-    return any(compile_value(value, mode)(text) for text, mode in facts.texts(name))
+        try:
+            return minutes_hold(value, facts.minutes(name))
+        except PatternError:
+            return False
+    return value == getattr(facts, name)
 
 
 @dataclass

@@ -53,7 +53,12 @@ class _MailInHand:
 
 
 def run_rules(
-    event: str, ticket: Ticket, *, parsed: ParsedMail | None = None, update_caller: bool = True
+    event: str,
+    ticket: Ticket,
+    *,
+    article: Article | None = None,
+    parsed: ParsedMail | None = None,
+    update_caller: bool = True,
 ) -> engine.Outcome | None:
     """Evaluate and apply the event's rules on a ticket. Loads the rules once."""
     rules = engine.load_rules(event, ticket.queue_id)
@@ -63,6 +68,11 @@ def run_rules(
         facts = engine.facts_for_mail(parsed, ticket.queue, ticket)
     else:
         facts = engine.facts_for_tickets([ticket.pk], needs=engine._needs(rules))[ticket.pk]
+        if article is not None and article.author_contact_id not in (None, ticket.contact_id):
+            # Someone else than the ticket's contact wrote (a colleague of theirs, CC'd).
+            author = article.author_contact
+            facts.from_addresses = [author.email.lower()] if author.email else []
+            facts.from_names = [author.name] if author.name else []
     evaluation = engine.evaluate(rules, facts)
     return engine.apply(evaluation, ticket, event=event, update_caller=update_caller)
 
@@ -103,7 +113,7 @@ def rules_on_customer_message(ticket: Ticket, article: Article, **_payload: Any)
         return
     is_new = _pending().pop(ticket.pk, None) is not None
     event = Event.NEW if is_new else Event.REPLY
-    run_rules(event, ticket, parsed=_take_mail(ticket, is_new))
+    run_rules(event, ticket, article=article, parsed=_take_mail(ticket, is_new))
 
 
 @receiver([post_save, post_delete], sender=Rule)

@@ -38,23 +38,25 @@ def prefilter(rule: engine.CompiledRule, now: datetime) -> Q:
     q = Q(queue_id=rule.queue_id) if rule.queue_id else Q()
     asks_for_closed = False
     for line in rule.lines:
-        if len(line.fields) != 1:
-            continue
-        name = line.fields[0]
         part: Q | None = None
-        if name in (Field.STATUS, Field.PRIORITY, Field.CHANNEL):
+        name = line.fields[0]
+        if len(line.fields) == 1 and name in (Field.STATUS, Field.PRIORITY, Field.CHANNEL):
             values: list[object] = list(line.values)
             if name == Field.PRIORITY:
                 values = [engine.PRIORITY_BY_NAME[v] for v in line.values]
             part = Q(**{f"{name}__in": values})
             asks_for_closed |= name == Field.STATUS and Status.CLOSED in values and not line.negate
-        elif name in _MINUTE_COLUMNS:
-            column = _MINUTE_COLUMNS[Field(name)]
-            part = Q()
-            ors = [_minutes_q(column, v, now) for v in line.values]
-            part = ors[0]
-            for extra in ors[1:]:
-                part |= extra
+        elif all(f in _MINUTE_COLUMNS for f in line.fields):
+            # One of the values in one of the fields: ServIT's "120 minutes since the ticket
+            # was created or changed" is one line with both fields.
+            conditions = [
+                _minutes_q(_MINUTE_COLUMNS[Field(f)], v, now)
+                for f in line.fields
+                for v in line.values
+            ]
+            part = conditions[0]
+            for condition in conditions[1:]:
+                part |= condition
         if part is not None:
             q &= ~part if line.negate else part
     if not asks_for_closed:

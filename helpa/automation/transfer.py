@@ -227,12 +227,16 @@ class _Checker:
                 clean_fields.append(name)
         if not ok:
             return None
-        if len(clean_fields) > 1 and not set(clean_fields) <= set(WORD_FIELDS):
+        if (
+            len(clean_fields) > 1
+            and not set(clean_fields) <= set(WORD_FIELDS)
+            and not set(clean_fields) <= set(MINUTE_FIELDS)
+        ):
             self.error(
                 where,
                 _(
-                    "only subject, body, from and to_cc may share a line; put %(fields)s in "
-                    "lines of their own."
+                    "only subject, body, from and to_cc may share a line (or the minutes "
+                    "with each other); put %(fields)s in lines of their own."
                 )
                 % {"fields": ", ".join(f for f in clean_fields if f not in WORD_FIELDS)},
             )

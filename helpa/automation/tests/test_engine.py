@@ -615,3 +615,50 @@ def test_an_owner_set_by_a_rule_is_told_once(make_rule, alice, bob, queue_suppor
     finally:
         events._subscribers["ticket.assigned"].remove((listen, "inside"))
     assert told == [("Rule: To Bob", "bob@example.com"), ("Rule: To Bob", "bob@example.com")]
+
+
+def test_from_is_who_wrote_the_message(make_rule, alice, queue_support, contact) -> None:
+    from helpa.crm.models import Contact
+
+    make_rule(
+        "From Klarna",
+        events=["reply"],
+        lines=[{"fields": ["from"], "values": ["*@klarna.se"]}],
+    )
+    ticket = actions.open_ticket(alice, queue=queue_support, title="Q", contact=contact)
+    actions.add_article(
+        actions.Actor(name="Mail"), ticket, ArticleKind.CUSTOMER, "<p>Hej</p>", contact=contact
+    )
+    assert Ticket.objects.get(pk=ticket.pk).priority == Priority.MEDIUM
+    colleague = Contact.objects.create(name="Eva", email="eva@klarna.se")
+    actions.add_article(
+        actions.Actor(name="Mail"), ticket, ArticleKind.CUSTOMER, "<p>Hej</p>", contact=colleague
+    )
+    assert Ticket.objects.get(pk=ticket.pk).priority == Priority.HIGH
+
+
+def test_the_sources_watch_rule_with_created_or_changed_in_one_line(
+    make_rule, alice, queue_support
+) -> None:
+    """ServIT: "Status Nytt" and "120 minutes since the ticket was created or changed"."""
+    from helpa.automation.timed import prefilter
+
+    rule = make_rule(
+        "Unhandled",
+        events=["time"],
+        lines=[
+            {"fields": ["status"], "values": ["Nytt"]},
+            {"fields": ["minutes_since_created", "minutes_since_changed"], "values": ["120"]},
+        ],
+        actions=[{"action": "add_note", "value": "Nobody has taken this."}],
+    )
+    assert rule.lines.last().fields == ["minutes_since_created", "minutes_since_changed"]
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        ticket = actions.open_ticket(alice, queue=queue_support, title="Waiting")
+        clock.move_to(start + timedelta(minutes=121))
+        compiled = engine.load_rules("time")[0]
+        sql = str(Ticket.objects.filter(prefilter(compiled, timezone.now())).query)
+        assert "created_at" in sql and "updated_at" in sql and "status" in sql
+        assert run_time_rules() == 1
+    assert ticket.articles.filter(kind=ArticleKind.NOTE).count() == 1

@@ -8,7 +8,10 @@ from helpa.automation.matching import (
     check_value,
     matches,
     minutes_hold,
+    normalise,
     parse_minutes,
+    plain_word,
+    words,
 )
 
 T, A, N = Mode.TEXT, Mode.ADDRESS, Mode.NAME
@@ -90,7 +93,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("value", "text", "mode", "expected"), CASES)
-def test_matching_table(value: str, text: str, mode: Mode, expected: bool) -> None:
+def test_matching_table(value: str, text: str, mode: str, expected: bool) -> None:
     assert matches(value, text, mode) is expected
 
 
@@ -129,3 +132,13 @@ def test_minutes(value: str, minutes: float | None, expected: bool) -> None:
 def test_bad_minutes(value: str) -> None:
     with pytest.raises(PatternError):
         parse_minutes(value)
+
+
+@pytest.mark.parametrize(("value", "text", "mode", "expected"), CASES)
+def test_the_word_lookup_agrees_with_the_search(
+    value: str, text: str, mode: str, expected: bool
+) -> None:
+    """Plain words are looked up in the text's words instead of searched: the same answer."""
+    word = plain_word(value, mode)
+    if word is not None:
+        assert (word in words(normalise(text), mode)) is expected

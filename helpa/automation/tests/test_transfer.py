@@ -132,8 +132,8 @@ def test_bad_rules_are_named_with_every_problem(alice, queue_support, billing_ca
         "Rule 1 “Invoices”, line 3: An empty value matches nothing; write * to match any text.",
         "Rule 1 “Invoices”, line 4: “pending” is not a status; choose one of: closed, new, "
         "on_hold, open, resolved, waiting.",
-        "Rule 1 “Invoices”, line 5: only subject, body, from and to_cc may share a line; put "
-        "status in lines of their own.",
+        "Rule 1 “Invoices”, line 5: only subject, body, from and to_cc may share a line (or "
+        "the minutes with each other); put status in lines of their own.",
         "Rule 1 “Invoices”, action 1: unknown action “set_colour”; the actions are: "
         "set_priority, set_type, set_category, set_queue, set_team, set_owner, set_status, "
         "add_follower, add_note, send_auto_reply, suppress_auto_reply, force_new_ticket, "
