@@ -69,7 +69,7 @@ class ActionForm(forms.Form):
     value = forms.CharField(
         label=_("Value or text"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "list": "rule-values"}),
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     recipients = forms.CharField(
         label=_("Alarm recipients (mail addresses)"), required=False, max_length=2000
