@@ -24,6 +24,7 @@ from django.db.models import F, Max, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from helpa.accounts.models import User
+from helpa.crm.models import Contact
 from helpa.lib import events
 from helpa.mail.models import Participant
 from helpa.mail.parsing import ParsedMail
@@ -134,7 +135,8 @@ class Facts:
         return None if at is None else (self.now - at).total_seconds() / 60
 
 
-def _needs(rules: Iterable[CompiledRule]) -> set[str]:
+def fields_used(rules: Iterable[CompiledRule]) -> set[str]:
+    """The fields these rules look at: facts need no query for the others."""
     return {f for rule in rules for line in rule.lines for f in line.fields}
 
 
@@ -223,8 +225,6 @@ def facts_for_mail(
         now=now,
     )
     if base is None:
-        from helpa.crm.models import Contact  # noqa: PLC0415
-
         contact = (
             Contact.objects.filter(email=parsed.from_address).select_related("company").first()
             if parsed.from_address

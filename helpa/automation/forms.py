@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from helpa.tickets.models import Queue
 
 from .models import ActionKind, Event, Field, Rule
+from .transfer import rule_data
 
 
 class RuleForm(forms.Form):
@@ -90,8 +91,6 @@ ActionFormSet = formset_factory(ActionForm, extra=2)
 
 
 def initial_for(rule: Rule) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    from .transfer import rule_data  # noqa: PLC0415
-
     data = rule_data(rule)
     main = {
         "name": rule.name,

@@ -67,7 +67,7 @@ def run_rules(
     if parsed is not None:
         facts = engine.facts_for_mail(parsed, ticket.queue, ticket)
     else:
-        facts = engine.facts_for_tickets([ticket.pk], needs=engine._needs(rules))[ticket.pk]
+        facts = engine.facts_for_tickets([ticket.pk], needs=engine.fields_used(rules))[ticket.pk]
         if article is not None and article.author_contact_id not in (None, ticket.contact_id):
             # Someone else than the ticket's contact wrote (a colleague of theirs, CC'd).
             author = article.author_contact

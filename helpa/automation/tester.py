@@ -106,7 +106,7 @@ def dry_run(rule: Rule, days: int) -> DryRun:
     ids = list(qs.order_by("-created_at").values_list("pk", flat=True)[: DRY_RUN_LIMIT + 1])
     limited = len(ids) > DRY_RUN_LIMIT
     ids = ids[:DRY_RUN_LIMIT]
-    needs = engine._needs([compiled])
+    needs = engine.fields_used([compiled])
     hits: list[int] = []
     now = timezone.now()
     for start in range(0, len(ids), 500):

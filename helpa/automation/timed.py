@@ -77,7 +77,7 @@ def _minutes_q(column: str, value: str, now: datetime) -> Q:
 def holding(rule: engine.CompiledRule, now: datetime) -> set[int]:
     """The tickets on which the rule's condition holds now."""
     found: set[int] = set()
-    needs = engine._needs([rule])
+    needs = engine.fields_used([rule])
     ids = list(
         Ticket.objects.filter(prefilter(rule, now)).order_by("pk").values_list("pk", flat=True)
     )

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from helpa.accounts.models import Team, User
 from helpa.tickets.models import Category, Channel, Priority, Queue, Status, TicketType
 
-from .engine import PRIORITY_NAMES
+from .engine import PRIORITY_NAMES, with_parts
 from .matching import PatternError, check_value, parse_minutes
 from .models import MINUTE_FIELDS, WORD_FIELDS, ActionKind, Event, Field, Rule, RuleAction
 
@@ -484,8 +484,6 @@ def rule_data(rule: Rule) -> dict[str, Any]:
 
 
 def export_rules() -> dict[str, Any]:
-    from .engine import with_parts  # noqa: PLC0415
-
     rules = with_parts(Rule.objects.select_related("queue").order_by("weight", "name"))
     return {"version": 1, "rules": [rule_data(r) for r in rules]}
 

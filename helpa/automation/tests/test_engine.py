@@ -662,3 +662,31 @@ def test_the_sources_watch_rule_with_created_or_changed_in_one_line(
         assert "created_at" in sql and "updated_at" in sql and "status" in sql
         assert run_time_rules() == 1
     assert ticket.articles.filter(kind=ArticleKind.NOTE).count() == 1
+
+
+def test_minutes_since_the_last_customer_message(make_rule, alice, queue_support) -> None:
+    make_rule(
+        "Customer waits",
+        events=["time"],
+        lines=[
+            {"fields": ["status"], "values": ["open"]},
+            {"fields": ["minutes_since_customer_message"], "values": [">=30"]},
+        ],
+        actions=[{"action": "set_priority", "value": "high"}],
+    )
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        ticket = actions.open_ticket(
+            alice, queue=queue_support, title="Q", owner=alice, status=Status.OPEN
+        )
+        silent = actions.open_ticket(
+            alice, queue=queue_support, title="No message", owner=alice, status=Status.OPEN
+        )
+        clock.move_to(start + timedelta(minutes=10))
+        customer_says(ticket, "Hallå?")
+        clock.move_to(start + timedelta(minutes=39))
+        assert run_time_rules() == 0
+        clock.move_to(start + timedelta(minutes=41))
+        assert run_time_rules() == 1
+    assert Ticket.objects.get(pk=ticket.pk).priority == Priority.HIGH
+    assert Ticket.objects.get(pk=silent.pk).priority == Priority.MEDIUM  # no message: no value
