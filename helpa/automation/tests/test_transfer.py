@@ -218,6 +218,6 @@ def test_simulate_a_mail(queue_support, billing_category, tmp_path) -> None:
     out = StringIO()
     call_command("rules", "simulate", "--mail", str(MAIL), "--queue", "other", stdout=out)
     assert json.loads(out.getvalue())["ticket"]["queue"] == "other"
-    with pytest.raises(CommandError, match="There is no queue 'nope'"):
+    with pytest.raises(CommandError, match="There is no queue “nope”"):
         call_command("rules", "simulate", "--mail", str(MAIL), "--queue", "nope")
     assert not Ticket.objects.exists()  # simulating changes nothing

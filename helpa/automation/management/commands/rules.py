@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from helpa.automation import tester, transfer
 from helpa.tickets.models import Queue
@@ -50,9 +51,11 @@ class Command(BaseCommand):
             created, updated = transfer.import_rules(data)
         except transfer.RuleErrors as exc:
             raise CommandError(
-                "Nothing was imported:\n" + "\n".join(f"  {m}" for m in exc.messages)
+                _("Nothing was imported:") + "\n" + "\n".join(f"  {m}" for m in exc.messages)
             ) from exc
-        self.stdout.write(f"{created} created, {updated} updated")
+        self.stdout.write(
+            _("%(created)s created, %(updated)s updated") % {"created": created, "updated": updated}
+        )
 
     def simulate(self, mail: str, slug: str | None) -> None:
         try:
@@ -63,7 +66,7 @@ class Command(BaseCommand):
         if slug:
             queue = Queue.objects.filter(slug=slug).first()
             if queue is None:
-                raise CommandError(f"There is no queue {slug!r}.")
+                raise CommandError(_("There is no queue “%(queue)s”.") % {"queue": slug})
         try:
             report = tester.try_mail(raw, queue=queue)
         except tester.TesterError as exc:
