@@ -9,14 +9,18 @@ in the same transaction as the ticket article it makes. Outbound: a reply writes
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -281,6 +285,54 @@ class FetchedMessage(models.Model):
 
 def _raw_path(instance: models.Model, filename: str) -> str:
     return f"mail/{timezone.now():%Y/%m/%d}/{uuid.uuid4().hex}.eml"
+
+
+def save_raw(file: FieldFile, data: bytes) -> None:
+    """Store a message's bytes in a `raw` field (upload_to=_raw_path), not saving the row. Its
+    name is a fresh UUID, so on the file system the file is written straight away: storage's search
+    for a free name and its directory check on every save would cost more than the write.
+    The directory is made only when the write finds it missing; another storage, or a name
+    that exists after all, takes the ordinary way."""
+    storage = file.storage
+    if storage.__class__ is not FileSystemStorage:  # (a subclass may store elsewhere)
+        file.save("message.eml", ContentFile(data), save=False)
+        return
+    name = _raw_path(file.instance, "message.eml")
+    path = storage.path(name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        try:
+            fd = os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            _make_directory(storage, os.path.dirname(path))
+            fd = os.open(path, flags, 0o666)
+    except FileExistsError:
+        file.save("message.eml", ContentFile(data), save=False)
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if storage.file_permissions_mode is not None:
+            os.chmod(path, storage.file_permissions_mode)
+    except BaseException:
+        os.unlink(path)
+        raise
+    file.name = name
+    setattr(file.instance, file.field.attname, name)
+    file._committed = True
+
+
+def _make_directory(storage: FileSystemStorage, directory: str) -> None:
+    """As FileSystemStorage makes it (with its directory permissions, when set)."""
+    mode = storage.directory_permissions_mode
+    if mode is None:
+        os.makedirs(directory, exist_ok=True)
+        return
+    old_umask = os.umask(0o777 & ~mode)
+    try:
+        os.makedirs(directory, mode, exist_ok=True)
+    finally:
+        os.umask(old_umask)
 
 
 class InboundMail(models.Model):

@@ -8,6 +8,8 @@ that rolls back leaves no mail behind; a committed reply always has its mail.
 
 from __future__ import annotations
 
+import email.charset
+import email.header
 import email.policy
 import email.utils
 import logging
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -39,6 +40,7 @@ from .models import (
     OutgoingMail,
     Participant,
     QueueMail,
+    save_raw,
 )
 from .parsing import _unfold, decode_header
 
@@ -127,6 +129,100 @@ def _text_header(value: str) -> str:
     return decode_header(value or "")[:900]
 
 
+def _is_plain(value: str) -> bool:
+    """Printable ASCII that no reader decodes: a header value that may be stored as it is."""
+    return value.isascii() and value.isprintable() and "=?" not in value
+
+
+def _encoded_words(value: str) -> str:
+    """Text as RFC 2047 encoded words (UTF-8): printable ASCII whatever the text holds."""
+    return email.header.Header(value, "utf-8").encode()
+
+
+def _unstructured(value: str) -> str:
+    """A subject as a header value of printable ASCII: plain words as they are, each run of
+    other words as encoded words (a space inside a run is encoded with it, as decoders drop
+    the white space between two encoded words). Folding lines start with a space: the policy
+    joins them again, and no line can start a header."""
+    if _is_plain(value):
+        return value
+    runs: list[tuple[bool, list[str]]] = []
+    for word in value.split(" "):
+        plain = _is_plain(word)
+        if runs and runs[-1][0] == plain:
+            runs[-1][1].append(word)
+        else:
+            runs.append((plain, [word]))
+    return " ".join(
+        " ".join(words) if plain else _encoded_words(" ".join(words)) for plain, words in runs
+    )
+
+
+def _mailbox(name: str, address: str) -> str | None:
+    """`name <address>` as a header value of printable ASCII, or None when the address is not
+    a plain one (the policy then formats the header)."""
+    if not (_is_plain(address) and _ADDRESS.fullmatch(address)):
+        return None
+    if not name:
+        return address
+    if _is_plain(name):
+        return email.utils.formataddr((name, address))  # quotes specials
+    # One encoded word, as formataddr writes it: parsers of an address header keep the white
+    # space between two encoded words of a display name.
+    return f"{email.charset.Charset('utf-8').header_encode(name)} <{address}>"
+
+
+def _set_addresses(message: EmailMessage, header: str, recipients: Sequence[Recipient]) -> None:
+    values = []
+    for recipient in recipients:
+        name, address = recipient if isinstance(recipient, tuple) else ("", recipient)
+        values.append(_mailbox(_text_header(name), _header(address)))
+    if all(v is not None for v in values):
+        message.set_raw(header, ", ".join(v for v in values if v is not None))
+    else:
+        message[header] = ", ".join(_recipient_header(r) for r in recipients)
+
+
+def _set_message_ids(message: EmailMessage, header: str, ids: Sequence[str]) -> None:
+    values = [_header(i) for i in ids]
+    if all(_is_plain(v) and " " not in v for v in values):
+        message.set_raw(header, " ".join(values))
+    else:
+        message[header] = " ".join(values)
+
+
+def _set_text_body(message: EmailMessage, text: str) -> bytes | None:
+    """A text/plain body, as `set_content` makes it (7bit or 8bit UTF-8), without the policy
+    parsing the headers it writes. Returns the body as the generator writes it; None when a
+    line is too long for 8bit and `set_content` chose the encoding."""
+    lines = text.encode("utf-8").splitlines()
+    if any(len(line) > SMTP_POLICY.max_line_length for line in lines):
+        message.set_content(text)
+        return None
+    payload = b"\n".join(lines) + b"\n"
+    message.set_raw("Content-Type", 'text/plain; charset="utf-8"')
+    message.set_raw("Content-Transfer-Encoding", "7bit" if payload.isascii() else "8bit")
+    message.set_payload(payload.decode("ascii", "surrogateescape"))
+    message.set_raw("MIME-Version", "1.0")
+    return payload.replace(b"\n", SMTP_POLICY.linesep.encode())
+
+
+@dataclass
+class _Composed:
+    message: EmailMessage
+    message_id: str
+    subject: str  # as the reader sees it
+    # A single text part: its bytes, written without the generator (which parses
+    # Content-Type twice to choose how to write the part).
+    text_body: bytes | None = None
+
+    def as_bytes(self) -> bytes:
+        if self.text_body is None:
+            return self.message.as_bytes()
+        head = b"".join(SMTP_POLICY.fold_binary(n, v) for n, v in self.message.raw_items())
+        return head + SMTP_POLICY.linesep.encode() + self.text_body
+
+
 def build_message(
     *,
     sender: tuple[str, str],
@@ -145,27 +241,63 @@ def build_message(
     """The complete message. `automatic`: an automatic answer (auto-replied);
     `auto_submitted`: another Auto-Submitted value (auto-generated for notices). Attachments
     with a content_id are the HTML part's inline images (multipart/related)."""
+    return _compose(
+        sender=sender,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        cc=cc,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+        auto_submitted=auto_submitted,
+        ticket=ticket,
+        attachments=attachments,
+    ).message
+
+
+def _compose(
+    *,
+    sender: tuple[str, str],
+    to: Sequence[Recipient],
+    subject: str,
+    text: str,
+    html: str = "",
+    cc: Sequence[Recipient] = (),
+    in_reply_to: str = "",
+    references: Sequence[str] = (),
+    automatic: bool = False,
+    auto_submitted: str = "",
+    ticket: Ticket | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> _Composed:
+    """`build_message`, with the message's Message-ID, subject and bytes at hand."""
     message = EmailMessage(policy=SMTP_POLICY)
     sender_name, sender_address = sender
     domain = sender_address.rsplit("@", 1)[-1] or "helpa.invalid"
-    message["Message-ID"] = email.utils.make_msgid("helpa", domain=domain)
-    # Headers made only of our own constants, numbers and dates are stored as they are
-    # (set_raw): the policy's parsing of a header costs more than the rest of the message.
-    # Anything with a name, an address or a received value goes through the policy.
+    message_id = email.utils.make_msgid("helpa", domain=domain)
+    # Every header is composed here as printable ASCII and stored as it is (set_raw): the
+    # policy's parsing of a header costs more than the rest of the message. A name or subject
+    # is decoded first (no raw or encoded CR/LF survives, see _text_header) and encoded again
+    # as RFC 2047 words; a value that is not plain (an odd address or Message-ID) still goes
+    # through the policy.
+    _set_message_ids(message, "Message-ID", [message_id])
     message.set_raw("Date", email.utils.format_datetime(timezone.now()))
-    message["From"] = email.utils.formataddr((_text_header(sender_name), sender_address))
-    message["To"] = ", ".join(_recipient_header(a) for a in to)
+    _set_addresses(message, "From", [(sender_name, sender_address)])
+    _set_addresses(message, "To", to)
     if cc:
-        message["Cc"] = ", ".join(_recipient_header(a) for a in cc)
-    message["Subject"] = _text_header(subject)
+        _set_addresses(message, "Cc", cc)
+    subject_text = _text_header(subject)
+    message.set_raw("Subject", _unstructured(subject_text))
     if in_reply_to:
-        message["In-Reply-To"] = _header(in_reply_to)
+        _set_message_ids(message, "In-Reply-To", [in_reply_to])
     if references:
         # Keep the first (the thread's root) and the newest: long chains get trimmed like
         # mail clients do.
         refs = list(dict.fromkeys(references))
         refs = refs if len(refs) <= 20 else [refs[0], *refs[-19:]]
-        message["References"] = " ".join(_header(r) for r in refs)
+        _set_message_ids(message, "References", refs)
     if ticket is not None:
         message.set_raw("X-Helpa-Ticket", str(int(ticket.number)))
     if automatic:
@@ -175,6 +307,9 @@ def build_message(
     elif auto_submitted:
         message["Auto-Submitted"] = auto_submitted
         message.set_raw("X-Auto-Response-Suppress", "All")
+    if not html and not attachments:
+        body = _set_text_body(message, text or " ")
+        return _Composed(message, message_id, subject_text, body)
     message.set_content(text or " ")
     html_part = None
     if html:
@@ -198,7 +333,7 @@ def build_message(
             subtype=subtype or "octet-stream",
             filename=item.filename,
         )
-    return message
+    return _Composed(message, message_id, subject_text)
 
 
 def queue_mail(
@@ -231,7 +366,7 @@ def queue_mail(
     if not to:
         return None
     sender = sender or sender_for(queue, queue_mail)
-    message = build_message(
+    composed = _compose(
         sender=sender,
         to=to,
         cc=cc,
@@ -250,15 +385,15 @@ def queue_mail(
         ticket=ticket,
         article=article,
         queue=queue,
-        message_id=str(message["Message-ID"]),
+        message_id=composed.message_id,
         sender=sender[1],
         recipients=[address for _name, address in [*to, *cc]],
         first_recipient=to[0][1][:254],
-        subject=str(message["Subject"])[:500],
+        subject=composed.subject[:500],
         state=state,
         last_error=note[:2000],
     )
-    outgoing.raw.save("message.eml", ContentFile(message.as_bytes()), save=False)
+    save_raw(outgoing.raw, composed.as_bytes())
     outgoing.save()
     if state == OutgoingMail.State.QUEUED:
         transaction.on_commit(_wake_the_sender)
