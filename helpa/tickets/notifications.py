@@ -24,7 +24,12 @@ def _notify(users: set[User], ticket: Ticket, kind: str, actor: Any, text: str =
 
 
 def _watchers(ticket: Ticket) -> set[User]:
-    watchers = set(ticket.followers.all())
+    # A ticket opened in this transaction says it has no followers (open_ticket): no query.
+    cached = getattr(ticket, "_prefetched_objects_cache", {}).get("followers")
+    if cached is not None and cached.query.is_empty():
+        watchers: set[User] = set()
+    else:
+        watchers = set(ticket.followers.all())
     if ticket.owner_id:
         watchers.add(ticket.owner)
     return watchers

@@ -22,13 +22,25 @@ MAX_DOCUMENT_CHARS = 500_000
 
 
 def _document_parts(ticket_id: int) -> tuple[str, str]:
-    title, description = (
-        Ticket.objects.filter(pk=ticket_id).values_list("title", "description_text").get()
-    )
-    bodies = Article.objects.filter(ticket_id=ticket_id, deleted_at=None).values_list(
-        "body_text", flat=True
-    )
-    return title, document_text(description, list(bodies))
+    """The ticket's title and text, its thread in order (Article's ordering). Written out: every
+    reply and every mail to a ticket reads them, and the ORM's building of the two statements
+    costs several times their running."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT title, description_text FROM {Ticket._meta.db_table} WHERE id = %s",
+            [ticket_id],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise Ticket.DoesNotExist(f"no ticket {ticket_id}")
+        title, description = row
+        cursor.execute(
+            f"SELECT body_text FROM {Article._meta.db_table} "
+            "WHERE ticket_id = %s AND deleted_at IS NULL ORDER BY created_at, id",
+            [ticket_id],
+        )
+        bodies = [body for (body,) in cursor.fetchall()]
+    return title, document_text(description, bodies)
 
 
 def reindex_ticket(ticket_id: int) -> None:
@@ -40,9 +52,10 @@ def document_text(description_text: str, bodies: list[str]) -> str:
     return "\n".join([description_text, *bodies])[:MAX_DOCUMENT_CHARS]
 
 
-def index_document(ticket_id: int, title: str, rest: str) -> None:
+def index_document(ticket_id: int, title: str, rest: str, *, new: bool = False) -> None:
     """Write a ticket's index entry from text the caller has in hand (`document_text`): a
-    caller that just wrote the ticket need not read it back."""
+    caller that just wrote the ticket need not read it back. `new`: the ticket was created in
+    this transaction, so it has no entry yet (SQLite never reuses a ticket id: AUTOINCREMENT)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -52,7 +65,8 @@ def index_document(ticket_id: int, title: str, rest: str) -> None:
                 [settings.SEARCH_CONFIG, title, settings.SEARCH_CONFIG, rest, ticket_id],
             )
         else:
-            cursor.execute("DELETE FROM tickets_ticket_fts WHERE rowid = %s", [ticket_id])
+            if not new:
+                cursor.execute("DELETE FROM tickets_ticket_fts WHERE rowid = %s", [ticket_id])
             cursor.execute(
                 "INSERT INTO tickets_ticket_fts (rowid, title, body) VALUES (%s, %s, %s)",
                 [ticket_id, title, rest],

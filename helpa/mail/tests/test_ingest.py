@@ -346,7 +346,7 @@ def test_a_new_mail_takes_a_bounded_number_of_queries(
     with its contact, article, history, search entry, auto-reply (and the ticket link it
     carries) and stored message."""
     ingest_raw(message(), support)  # the settings the pipeline keeps for a few seconds
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(19):
         result = ingest_raw(
             message(message_id="<m2@kund.se>", sender="Olle Ek <olle@kund.se>"), support
         )
