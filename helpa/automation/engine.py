@@ -580,6 +580,12 @@ def apply(
     Rule.objects.filter(pk__in=[r.id for r in applied]).update(
         hit_count=F("hit_count") + 1, last_hit_at=now or timezone.now()
     )
+    # What the rules ask of the channels (no auto-reply, another text): for a portal or form
+    # request, whose confirmation mail is sent after the commit, this is the only word of it.
+    names = [r.name for r in applied]
+    events.publish(
+        "automation.applied", ticket=ticket, trigger=event, decision=total.decision(names)
+    )
     return total
 
 

@@ -690,3 +690,33 @@ def test_minutes_since_the_last_customer_message(make_rule, alice, queue_support
         assert run_time_rules() == 1
     assert Ticket.objects.get(pk=ticket.pk).priority == Priority.HIGH
     assert Ticket.objects.get(pk=silent.pk).priority == Priority.MEDIUM  # no message: no value
+
+
+def test_applied_rules_are_published_with_what_they_ask_of_mail(
+    make_rule, queue_support, contact
+) -> None:
+    from helpa.portal.actions import create_ticket
+
+    heard: list[dict[str, Any]] = []
+
+    @events.subscribe("automation.applied", when="inside")
+    def listen(**payload: Any) -> None:
+        heard.append(payload)
+
+    try:
+        make_rule("Quiet", actions=[{"action": "suppress_auto_reply"}])
+        ticket = create_ticket(contact, queue=queue_support, title="Hej", body_html="<p>x</p>")
+    finally:
+        events._subscribers["automation.applied"].remove((listen, "inside"))
+    assert heard == [
+        {
+            "ticket": ticket,
+            "trigger": "new",
+            "decision": {
+                "matched": ["Quiet"],
+                "suppress_auto_reply": True,
+                "auto_reply_text": "",
+                "force_new_ticket": False,
+            },
+        }
+    ]
