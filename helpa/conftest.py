@@ -12,8 +12,11 @@ Older tests use the shorter names `support`, `billing`, `ada`, `carl`, `carl_con
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from helpa.accounts.models import Role, Team, User
 from helpa.crm.models import Company, Contact
@@ -31,6 +34,14 @@ def _client(user: User) -> Client:
 def _files_in_tmp(settings, tmp_path) -> None:
     """Attachments a test stores go to its own directory, never the installation's data dir."""
     settings.MEDIA_ROOT = tmp_path / "files"
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise() -> Iterator[None]:
+    """A request in Swedish leaves Swedish active in this thread; the next test starts over."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
