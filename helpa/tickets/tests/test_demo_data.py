@@ -148,3 +148,9 @@ def test_the_demo_has_a_knowledge_base(db: None) -> None:
     published = KbArticle.objects.filter(status=KbArticle.Status.PUBLISHED)
     assert published.filter(visibility=KbArticle.Visibility.PUBLIC).count() >= 3
     assert published.filter(visibility=KbArticle.Visibility.INTERNAL).exists()
+
+
+def test_the_demo_has_a_contact_form(db: None, client) -> None:
+    call_command("demo_data", stdout=StringIO())
+    page = client.get("/forms/kontakt/")
+    assert page.status_code == 200 and 'name="email"' in page.content.decode()
