@@ -7,6 +7,8 @@ and HTML mails, some with a 50 KB PDF, replies threaded by References and by the
 each new ticket gets an auto-reply into the outbox. Every message goes through
 `ingest.ingest_message` exactly as the mail gateway calls it: parse, dedupe, thread, store the
 raw message and attachments, history, search index, outbox — one transaction per message.
+That is the path of every way in: the pipe, the SMTP receiver, the webhook, IMAP/POP3 fetching
+and `import-mail` all call `ingest_message` once per message (there is no batch path).
 Then one 10 MB message is ingested under tracemalloc to report the extra memory it takes.
 
 Target (issue 3): at least 300 messages/s on one process; a 10 MB message with under 100 MB
