@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from helpa.crm.models import Contact
 from helpa.lib import events
+from helpa.tickets.models import Channel, Ticket
 
 from .models import Article, SuggestionOpen, SuggestionVisit
 
@@ -109,10 +110,12 @@ def record_ticket(token: str) -> bool:
 
 
 @events.subscribe("ticket.created", when="on_commit")
-def _ticket_created(ticket: object, **_payload: object) -> None:
-    contact_id = getattr(ticket, "contact_id", None)
-    if not contact_id:
+def _ticket_created(ticket: Ticket, **_payload: object) -> None:
+    # Suggestions are shown on the portal and the contact forms only: a mailed or phoned-in
+    # ticket ends no visit (and costs the mail pipeline no extra statement).
+    if ticket.channel not in (Channel.PORTAL, Channel.FORM) or not ticket.contact_id:
         return
+    contact_id = ticket.contact_id
     now = timezone.now()
     SuggestionVisit.objects.filter(
         contact_id=contact_id, ticket_at=None, last_seen_at__gte=now - VISIT_WINDOW
