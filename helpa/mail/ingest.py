@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -28,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from helpa.accounts.models import Role, User
 from helpa.crm.models import Contact
+from helpa.lib import events
 from helpa.tickets import actions, search
 from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Status, Ticket
 
@@ -266,9 +268,22 @@ def process(inbound: InboundMail, parsed: ParsedMail, *, release_held: bool = Fa
         return
 
     ticket, reason, related = find_thread(parsed, inbound.queue)
+    # The rules (helpa.automation, when installed) answer what only mail can do: another
+    # auto-reply text, none at all, or a new ticket for a reply. An empty dict: no rules.
+    rules: dict[str, Any] = {}
+    events.publish(
+        "mail.received", parsed=parsed, queue=inbound.queue, ticket=ticket, decision=rules
+    )
+    if ticket is not None and rules.get("force_new_ticket"):
+        ticket, related = None, ticket
+        reason = _("A rule starts a new ticket for this reply (%(rules)s).") % {
+            "rules": ", ".join(rules.get("matched", []))
+        }
     if ticket is not None:
         article = _add_to_ticket(ticket, parsed, inbound)
         _finish(inbound, InboundMail.State.STORED, reason, ticket=ticket, article=article)
+        if rules.get("auto_reply_text") and not parsed.automatic_reason:
+            send_auto_reply(ticket, parsed, QueueMail.cached_for(ticket.queue), settings, rules)
         return
 
     queue_mail = QueueMail.cached_for(inbound.queue)
@@ -277,8 +292,9 @@ def process(inbound: InboundMail, parsed: ParsedMail, *, release_held: bool = Fa
         return
     ticket, article = _open_ticket(inbound.queue, parsed, inbound, related)
     _finish(inbound, InboundMail.State.STORED, reason, ticket=ticket, article=article)
-    if queue_mail.auto_reply and not parsed.automatic_reason:
-        send_auto_reply(ticket, parsed, queue_mail, settings)
+    wanted = queue_mail.auto_reply and not rules.get("suppress_auto_reply")
+    if (wanted or rules.get("auto_reply_text")) and not parsed.automatic_reason:
+        send_auto_reply(ticket, parsed, queue_mail, settings, rules)
 
 
 def _is_our_own(message_id: str) -> bool:
@@ -595,14 +611,19 @@ def _automatic_mail_counts(address: str, ticket_id: int | None) -> tuple[int, in
 
 
 def send_auto_reply(
-    ticket: Ticket, parsed: ParsedMail, queue_mail: QueueMail, settings: MailSettings
+    ticket: Ticket,
+    parsed: ParsedMail,
+    queue_mail: QueueMail,
+    settings: MailSettings,
+    rules: dict[str, Any] | None = None,
 ) -> None:
+    """The queue's auto-reply, or the text a rule chose (`rules["auto_reply_text"]`)."""
     address = parsed.reply_to or parsed.from_address
     if not may_send_automatic_mail(address, ticket, settings):
         return
     from .texts import auto_reply  # noqa: PLC0415
 
-    subject, text = auto_reply(ticket, queue_mail)
+    subject, text = auto_reply(ticket, queue_mail, (rules or {}).get("auto_reply_text", ""))
     outbound.queue_mail(
         kind=OutgoingMail.Kind.AUTO_REPLY,
         queue=ticket.queue,

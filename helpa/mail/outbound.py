@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from html import escape
 
 from django.conf import settings
 from django.db import transaction
@@ -562,12 +563,17 @@ def _reply_content(
         # "-- " marks the signature: mail clients leave it out when quoting the answer.
         text += "\n\n-- \n" + signature
 
+    # Every mail to the contact carries the way back to the ticket (a fresh ticket link).
+    link_words, link = texts.follow_link(ticket)
+    text += f"\n\n{link_words} {link}"
+
     body_html, files = _with_inline_images(ticket, article)
     html = (
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
         + body_html
         + (text_to_html(greeting) if greeting else "")
         + (f'<div class="signature">{text_to_html(signature)}</div>' if signature else "")
+        + f'<p class="ticket-link">{escape(link_words)} <a href="{escape(link)}">{escape(link)}</a></p>'
         + "</body></html>"
     )
     return text, html, files

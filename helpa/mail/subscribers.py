@@ -72,13 +72,15 @@ def confirm_a_web_request(ticket: Ticket, **_payload: Any) -> None:
     if contact is None or not contact.email:
         return
     queue_mail = QueueMail.for_queue(ticket.queue)
-    if not queue_mail.auto_reply:
+    rules = getattr(ticket, "rules_decision", {})
+    rule_text = rules.get("auto_reply_text", "")
+    if not rule_text and (not queue_mail.auto_reply or rules.get("suppress_auto_reply")):
         return
     try:
         with transaction.atomic():
             if not may_send_automatic_mail(contact.email.lower(), ticket):
                 return
-            subject, text = texts.auto_reply(ticket, queue_mail)
+            subject, text = texts.auto_reply(ticket, queue_mail, rule_text)
             outbound.queue_mail(
                 kind=OutgoingMail.Kind.AUTO_REPLY,
                 queue=ticket.queue,
@@ -104,4 +106,30 @@ def mail_the_sign_in_link(user: User, url: str, purpose: str, **_payload: Any) -
         to=[(str(user), user.email)],
         subject=subject,
         text=text,
+    )
+
+
+@events.subscribe("automation.applied", when="inside")
+def remember_the_rules_for_the_confirmation(
+    ticket: Ticket, decision: dict[str, Any], **_payload: Any
+) -> None:
+    """What the rules said about a portal or form request, for its confirmation after commit
+    (the same ticket object reaches `confirm_a_web_request`)."""
+    if ticket.channel in (Channel.PORTAL, Channel.FORM):
+        ticket.rules_decision = decision  # type: ignore[attr-defined]
+
+
+@events.subscribe("automation.alarm", when="inside")
+def mail_the_alarm(
+    ticket: Ticket, rule: str, recipients: list[str], text: str, **_payload: Any
+) -> None:
+    """A rule's alarm to the people it names, written with the change that raised it."""
+    subject, body = texts.alarm(ticket, rule, text)
+    outbound.queue_mail(
+        kind=OutgoingMail.Kind.AGENT,
+        queue=ticket.queue,
+        to=list(recipients),
+        subject=outbound.subject_with_tag(ticket, subject),
+        text=body,
+        ticket=ticket,
     )

@@ -27,17 +27,23 @@ def contact_link(ticket: Ticket) -> str:
     return ticket_link_url(ticket, ticket.contact)
 
 
-def auto_reply(ticket: Ticket, queue_mail: QueueMail) -> tuple[str, str]:
+def auto_reply(ticket: Ticket, queue_mail: QueueMail, rule_text: str = "") -> tuple[str, str]:
+    """The auto-reply's subject and text: a rule's text, the queue's own, or the standard one
+    (placeholders {number}, {title}, {link} in each)."""
     values = {"number": ticket.display_number, "title": ticket.title, "link": contact_link(ticket)}
     with override(settings.LANGUAGE_CODE):
         subject = queue_mail.auto_reply_subject or _("We have received your message")
-        body = queue_mail.auto_reply_body or _(
-            "Hello,\n\n"
-            "Thank you for your message. We have registered it as ticket {number} "
-            "and will get back to you as soon as we can.\n\n"
-            "Subject: {title}\n\n"
-            "Follow your request and add information here: {link}\n\n"
-            "Please keep the ticket number in the subject when you write to us about it."
+        body = (
+            rule_text
+            or queue_mail.auto_reply_body
+            or _(
+                "Hello,\n\n"
+                "Thank you for your message. We have registered it as ticket {number} "
+                "and will get back to you as soon as we can.\n\n"
+                "Subject: {title}\n\n"
+                "Follow your request and add information here: {link}\n\n"
+                "Please keep the ticket number in the subject when you write to us about it."
+            )
         )
     return subject, _fill(body, values)
 
@@ -67,6 +73,15 @@ def _fill(template: str, values: dict[str, str]) -> str:
 def fill(template: str, values: dict[str, str]) -> str:
     """Placeholders in a text an admin or agent typed (signatures, greetings)."""
     return _fill(template, values)
+
+
+def follow_link(ticket: Ticket) -> tuple[str, str]:
+    """The words before the ticket link at the foot of a reply, and the link."""
+    with override(settings.LANGUAGE_CODE):
+        words = _("Follow your request %(number)s and add information here:") % {
+            "number": ticket.display_number
+        }
+    return words, contact_link(ticket)
 
 
 def reply_link_notice(ticket: Ticket) -> str:
@@ -159,3 +174,13 @@ def sign_in_link(url: str, purpose: str, language: str) -> tuple[str, str]:
                 "The link works once, for 30 minutes. If you did not ask for it, ignore this mail."
             )
     return subject, body % {"link": url}
+
+
+def alarm(ticket: Ticket, rule: str, text: str) -> tuple[str, str]:
+    """A rule's alarm (to agents and team leads: the agent page's link)."""
+    values = {"rule": rule, "title": ticket.title, "number": ticket.display_number}
+    with override(settings.LANGUAGE_CODE):
+        subject = _("Alarm: %(title)s") % values
+        intro = _("The rule “%(rule)s” raised an alarm on ticket %(number)s (%(title)s).") % values
+    parts = [intro, text.strip(), ticket_link(ticket)]
+    return subject, "\n\n".join(p for p in parts if p) + "\n"

@@ -88,7 +88,9 @@ def test_mail_to_the_contact_links_the_ticket_and_never_carries_a_note(
     for mail in OutgoingMail.objects.filter(ticket=ticket):
         with mail.raw.open("rb") as handle:
             assert b"SECRET" not in handle.read()
-    assert OutgoingMail.objects.filter(ticket=ticket, kind=OutgoingMail.Kind.REPLY).count() == 1
+    reply_mail = OutgoingMail.objects.get(ticket=ticket, kind=OutgoingMail.Kind.REPLY)
+    page = Client().get(_link(_text(reply_mail)))  # the full reply carries the link too
+    assert page.status_code == 200 and "We are on it." in page.content.decode()
 
     QueueMail.objects.filter(queue=queue_support).update(
         contact_notices=QueueMail.ContactNotices.LINK
