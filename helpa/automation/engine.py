@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from django.utils import timezone
 from helpa.accounts.models import User
 from helpa.crm.models import Contact
 from helpa.lib import events
+from helpa.lib.recent import RecentlyRead
 from helpa.mail.models import Participant
 from helpa.mail.parsing import ParsedMail
 from helpa.tickets import actions
@@ -370,24 +370,18 @@ class _RuleCache:
     """The compiled active rules of each event, kept for a few seconds per process: every mail
     and every customer message asks, and most installations have no rule for most events.
     A change saved in this process is seen at once (signals in subscribers.py); other
-    processes see it within `SECONDS`, as the mail pipeline sees its settings."""
-
-    SECONDS = 5.0
+    processes see it within RecentlyRead.SECONDS, as the mail pipeline sees its settings."""
 
     def __init__(self) -> None:
-        self._rules: dict[str, tuple[float, list[CompiledRule]]] = {}
+        self._recent = RecentlyRead()
 
     def get(self, event: str) -> list[CompiledRule]:
-        now = time.monotonic()
-        hit = self._rules.get(event)
-        if hit is not None and now - hit[0] < self.SECONDS:
-            return hit[1]
-        rules = [compile_rule(r) for r in with_parts(Rule.objects.for_event(event))]
-        self._rules[event] = (now, rules)
-        return rules
+        return self._recent.get(
+            event, lambda: [compile_rule(r) for r in with_parts(Rule.objects.for_event(event))]
+        )
 
     def forget(self) -> None:
-        self._rules.clear()
+        self._recent.forget()
 
 
 rule_cache = _RuleCache()

@@ -10,10 +10,7 @@ in the same transaction as the ticket article it makes. Outbound: a reply writes
 from __future__ import annotations
 
 import os
-import time
 import uuid
-from collections.abc import Callable
-from typing import TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -25,34 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpa.crm.models import Contact
+from helpa.lib.recent import RecentlyRead
 from helpa.tickets.models import Article, Queue, Ticket
 
-T = TypeVar("T")
-
-
-class _RecentlyRead:
-    """A tiny per-process cache for settings rows that every message reads. Other processes
-    (the web server where an admin saves) are seen within `SECONDS`."""
-
-    SECONDS = 5.0
-
-    def __init__(self) -> None:
-        self._values: dict[tuple[str, int], tuple[float, object]] = {}
-
-    def get(self, key: tuple[str, int], load: Callable[[], T]) -> T:
-        now = time.monotonic()
-        hit = self._values.get(key)
-        if hit is not None and now - hit[0] < self.SECONDS:
-            return hit[1]  # type: ignore[return-value]
-        value = load()
-        self._values[key] = (now, value)
-        return value
-
-    def forget(self) -> None:
-        self._values.clear()
-
-
-_recent = _RecentlyRead()
+# Settings rows every message reads, at most a few seconds old (see MailSettings.cached).
+_recent = RecentlyRead()
 
 
 class MailSettings(models.Model):
