@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from .models import Company, Contact
+from .models import Company, CompanyDomain, Contact
 
-admin.site.register(Company)
+
+class CompanyDomainInline(admin.TabularInline):
+    model = CompanyDomain
+    extra = 1
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    inlines = [CompanyDomainInline]
+    search_fields = ["name", "customer_number", "domains__domain"]
+
+
 admin.site.register(Contact)

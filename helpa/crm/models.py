@@ -28,6 +28,37 @@ class Company(models.Model):
         return self.name
 
 
+class CompanyDomain(models.Model):
+    """A mail domain that belongs to a company: a new contact writing from it joins the company
+    (M4). Set by an admin, never guessed, so a shared domain (gmail.com) is never one."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="domains", verbose_name=_("company")
+    )
+    domain = models.CharField(_("mail domain"), max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+        verbose_name = _("mail domain")
+        verbose_name_plural = _("mail domains")
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.domain = self.domain.strip().lower().lstrip("@")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def company_for_address(address: str) -> Company | None:
+    """The company whose mail domain the address is at, if an admin set one."""
+    domain = address.rpartition("@")[2].strip().lower()
+    if not domain:
+        return None
+    match = CompanyDomain.objects.select_related("company").filter(domain=domain).first()
+    return match.company if match else None
+
+
 class Contact(models.Model):
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("e-mail address"), blank=True, db_index=True)

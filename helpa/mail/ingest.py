@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpa.accounts.models import Role, User
-from helpa.crm.models import Contact
+from helpa.crm.models import Contact, company_for_address
 from helpa.lib import events
 from helpa.tickets import actions, search
 from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Status, Ticket
@@ -440,7 +440,11 @@ def contact_for(address: str, name: str) -> Contact | None:
     )
     contact = next(iter(oldest), None)
     if contact is None:
-        contact = Contact.objects.create(name=(name or address.split("@")[0])[:200], email=address)
+        contact = Contact.objects.create(
+            name=(name or address.split("@")[0])[:200],
+            email=address,
+            company=company_for_address(address),
+        )
     return contact
 
 

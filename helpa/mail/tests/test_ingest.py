@@ -75,6 +75,19 @@ def test_the_queue_is_found_by_the_recipient_address(
     assert result.ticket.queue == support
 
 
+def test_a_new_sender_joins_the_company_of_their_mail_domain(support: Queue) -> None:
+    from helpa.crm.models import Company, CompanyDomain
+
+    kund = Company.objects.create(name="Kund AB")
+    CompanyDomain.objects.create(company=kund, domain="@Kund.SE")
+    ticket = ingest_raw(message(), support).ticket
+    assert ticket.contact.company == kund and ticket.company == kund
+    stranger = ingest_raw(
+        message(message_id="<m9@x>", sender="Sam <sam@gmail.com>", subject="Other"), support
+    ).ticket
+    assert stranger.contact.company is None and stranger.company is None
+
+
 def test_the_same_message_twice_makes_one_article(support: Queue) -> None:
     first = ingest_raw(message(), support)
     second = ingest_raw(message(), support)
@@ -343,10 +356,10 @@ def test_a_new_mail_takes_a_bounded_number_of_queries(
     support: Queue, support_address: MailAddress, django_assert_max_num_queries
 ) -> None:
     """Every mail pays for each statement of its way in (issue 3's benchmark): a new ticket
-    with its contact, article, history, search entry, auto-reply (and the ticket link it
-    carries) and stored message."""
+    with its contact (and the company of its mail domain), article, history, search entry,
+    auto-reply (and the ticket link it carries) and stored message."""
     ingest_raw(message(), support)  # the settings the pipeline keeps for a few seconds
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         result = ingest_raw(
             message(message_id="<m2@kund.se>", sender="Olle Ek <olle@kund.se>"), support
         )
