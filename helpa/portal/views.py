@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView, redirect_to_login
@@ -157,12 +158,14 @@ class PortalLoginView(LoginView):
         return reverse("portal:tickets")
 
 
-def _send_sign_in_mail(request: HttpRequest, user: User, purpose: str) -> None:
+def _send_sign_in_mail(user: User, purpose: str) -> None:
     raw = links.issue_login_link(user, purpose)
     if raw is None:
         return  # asked too often: the same answer, but no more mail to that address
     name = "portal:verify" if purpose == LoginLink.Purpose.VERIFY else "portal:login_link"
-    url = request.build_absolute_uri(reverse(name, args=[raw]))
+    # From the configured address, never the request's Host header (a forged one would send
+    # the customer a link to someone else's site).
+    url = settings.BASE_URL + reverse(name, args=[raw])
     events.publish("portal.sign_in_link", user=user, url=url, purpose=purpose)
 
 
@@ -200,7 +203,7 @@ def login_link_request(request: HttpRequest) -> HttpResponse:
         )
     user = _customer_for_address(form.cleaned_data["email"].strip().lower())
     if user is not None:
-        _send_sign_in_mail(request, user, LoginLink.Purpose.LOGIN)
+        _send_sign_in_mail(user, LoginLink.Purpose.LOGIN)
     return render(request, "portal/link_sent.html", {"email": form.cleaned_data["email"]})
 
 
@@ -260,11 +263,11 @@ def register(request: HttpRequest) -> HttpResponse:
                 role=Role.CUSTOMER,
                 is_active=False,  # nothing is shown until the address is verified
             )
-            _send_sign_in_mail(request, user, LoginLink.Purpose.VERIFY)
+            _send_sign_in_mail(user, LoginLink.Purpose.VERIFY)
         elif existing.role == Role.CUSTOMER:
             # Already registered: a sign-in link instead; the page says the same either way.
             purpose = LoginLink.Purpose.LOGIN if existing.is_active else LoginLink.Purpose.VERIFY
-            _send_sign_in_mail(request, existing, purpose)
+            _send_sign_in_mail(existing, purpose)
         return render(request, "portal/link_sent.html", {"email": address, "registered": True})
     return render(request, "portal/register.html", {"form": form, "portal": portal})
 

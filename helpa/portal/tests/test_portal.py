@@ -487,3 +487,13 @@ def test_a_flood_of_posts_is_refused_with_the_text_kept(
     ticket = Ticket.objects.filter(contact=contact).first()
     refused = carl_client.post(reverse("portal:ticket", args=[ticket.number]), {"body": "more"})
     assert refused.status_code == 400 and "Please wait a little" in refused.content.decode()
+
+
+def test_a_forged_host_never_makes_the_sign_in_link(
+    client: Client, customer: User, sent_links: list[dict], settings
+) -> None:
+    settings.ALLOWED_HOSTS = ["*"]  # even where the host check is off
+    client.post(
+        reverse("portal:login_link_request"), {"email": customer.email}, HTTP_HOST="evil.example"
+    )
+    assert sent_links[0]["url"].startswith(settings.BASE_URL + "/portal/login/link/")
