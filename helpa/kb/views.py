@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 
 from helpa.accounts.permissions import admin_required, agent_required
 from helpa.administration.views import SECTIONS
+from helpa.lib.files import stored_file_response
 from helpa.portal.access import portal_contact
 from helpa.tickets.models import HelpdeskSettings
 
@@ -161,14 +162,7 @@ def article_page(request: HttpRequest, pk: int) -> HttpResponse:
 def article_file(request: HttpRequest, pk: int, file_pk: int) -> FileResponse:
     article = get_object_or_404(_readable(request), pk=pk)
     record = get_object_or_404(article.files.all(), pk=file_pk)
-    inline = record.is_image and record.content_type != "image/svg+xml"
-    response = FileResponse(
-        record.file.open("rb"),
-        as_attachment=not inline,
-        filename=record.filename,
-        content_type=record.content_type if inline else "application/octet-stream",
-    )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response = stored_file_response(record.file, record.filename, record.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=300" if article.is_for_customers else "no-store"
     return response

@@ -32,6 +32,7 @@ from helpa.accounts.permissions import admin_required, agent_required
 from helpa.administration.views import SECTIONS
 from helpa.crm.models import Contact
 from helpa.lib import events
+from helpa.lib.files import stored_file_response
 from helpa.lib.tokens import token_hash
 from helpa.tickets.actions import TicketError
 from helpa.tickets.models import (
@@ -425,15 +426,9 @@ def _public_attachment(ticket: Ticket, pk: int) -> FileResponse:
     attachment = get_object_or_404(
         Attachment, pk=pk, ticket=ticket, article__kind__in=PUBLIC_KINDS, article__deleted_at=None
     )
-    inline = attachment.is_image and attachment.content_type != "image/svg+xml"
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=not inline,
-        filename=attachment.filename,
-        content_type=attachment.content_type if inline else "application/octet-stream",
+    return _private(
+        stored_file_response(attachment.file, attachment.filename, attachment.content_type)
     )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return _private(response)
 
 
 @customer_required

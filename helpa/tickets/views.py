@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from helpa.accounts.models import Team, User
 from helpa.accounts.permissions import agent_required
 from helpa.crm.models import Company, Contact
+from helpa.lib.files import stored_file_response
 
 from . import actions, overview
 from .forms import ArticleForm, NewTicketForm, QuickEditForm, SavedSearchForm, TicketForm
@@ -607,16 +608,7 @@ def ticket_presence(request: HttpRequest, number: int) -> HttpResponse:
 def attachment_download(request: HttpRequest, number: int, pk: int) -> FileResponse:
     ticket = _ticket_for(request, number)
     attachment = get_object_or_404(Attachment, pk=pk, ticket=ticket)
-    # Images may show inline; everything else downloads, so no uploaded HTML ever renders here.
-    inline = attachment.is_image and attachment.content_type != "image/svg+xml"
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=not inline,
-        filename=attachment.filename,
-        content_type=attachment.content_type if inline else "application/octet-stream",
-    )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return stored_file_response(attachment.file, attachment.filename, attachment.content_type)
 
 
 # --- Choices for the contact and company fields (forms.LookupSelect) ----------------------------
