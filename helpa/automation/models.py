@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import Team, User
-from helpa.tickets.models import Category, Queue, Ticket, TicketType
+from helpa.tickets.models import Category, Priority, Queue, Status, Ticket, TicketType
 
 
 class Event(models.TextChoices):
@@ -67,6 +67,7 @@ class ActionKind(models.TextChoices):
     SUPPRESS_AUTO_REPLY = "suppress_auto_reply", _("Send no auto-reply")
     FORCE_NEW_TICKET = "force_new_ticket", _("Always create a new ticket (for replies)")
     ALARM = "raise_alarm", _("Raise an alarm by mail")
+    APPLY_TEMPLATE = "apply_template", _("Apply a template")
 
 
 class RuleQuerySet(models.QuerySet["Rule"]):
@@ -153,6 +154,9 @@ class RuleAction(models.Model):
         TicketType, on_delete=models.PROTECT, null=True, related_name="+"
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, related_name="+")
+    template = models.ForeignKey(
+        "TicketTemplate", on_delete=models.PROTECT, null=True, related_name="+"
+    )
     recipients = models.JSONField(default=list, blank=True)  # raise_alarm: addresses
 
     class Meta:
@@ -170,3 +174,168 @@ class RuleFiring(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "ticket"], name="rulefiring_unique")]
+
+
+# --- Templates and canned responses -----------------------------------------------------------
+
+
+class TicketTemplate(models.Model):
+    """A ready-made ticket (PP7's and ServIT's "mall"): the fields a new ticket starts with, the
+    steps the agent follows, a solution text, and sub-tickets — each a template of its own."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    title = models.CharField(_("ticket title"), max_length=200)
+    ticket_type = models.ForeignKey(
+        TicketType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("type"),
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("category"),
+    )
+    description = models.TextField(_("description"), blank=True)  # sanitised HTML
+    solution = models.TextField(
+        _("solution"),
+        blank=True,
+        help_text=_("A text the agent can put into the reply when the work is done."),
+    )
+    instructions = models.TextField(
+        _("instructions for the agent"),
+        blank=True,
+        help_text=_(
+            "Step by step, one step per line. Shown beside the ticket, never to customers."
+        ),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.MEDIUM
+    )
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("queue"),
+        help_text=_("Empty: the agent chooses; sub-tickets then follow their main ticket."),
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("team"),
+    )
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    sub_templates = models.ManyToManyField(
+        "self",
+        through="SubTicketTemplate",
+        through_fields=("template", "sub_template"),
+        symmetrical=False,
+        related_name="used_as_sub_ticket_in",
+        blank=True,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("ticket template")
+        verbose_name_plural = _("ticket templates")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def steps(self) -> list[str]:
+        return [line.strip() for line in self.instructions.splitlines() if line.strip()]
+
+
+class SubTicketTemplate(models.Model):
+    """A sub-ticket a template creates along with its main ticket, in this order."""
+
+    template = models.ForeignKey(
+        TicketTemplate, on_delete=models.CASCADE, related_name="sub_ticket_links"
+    )
+    sub_template = models.ForeignKey(TicketTemplate, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "sub_template"], name="subtemplate_unique")
+        ]
+
+
+class TemplateUse(models.Model):
+    """Which template a ticket was made from (or had applied): its instructions and solution
+    are shown beside the ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    template = models.ForeignKey(TicketTemplate, on_delete=models.CASCADE, related_name="uses")
+    applied_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-applied_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "template"], name="templateuse_unique")
+        ]
+
+
+class CannedResponse(models.Model):
+    """A named text for replies, with placeholders filled for the ticket at hand."""
+
+    name = models.CharField(_("name"), max_length=100)
+    body = models.TextField(
+        _("text"),
+        help_text=_(
+            "Placeholders: {{contact.name}}, {{contact.first_name}}, {{company.name}}, "
+            "{{ticket.number}}, {{ticket.title}}, {{ticket.link}}, {{agent.name}}, "
+            "{{agent.first_name}}."
+        ),
+    )
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("queue"),
+        help_text=_("Empty: offered on every queue's tickets."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "queue"], name="canned_name_queue_unique"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(queue__isnull=True), name="canned_global_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
