@@ -31,6 +31,7 @@ from helpa.mail.parsing import ParsedMail
 from helpa.tickets import actions
 from helpa.tickets.models import Article, ArticleKind, Priority, Queue, Ticket
 
+from .actions import apply_template
 from .matching import (
     Mode,
     PatternError,
@@ -40,7 +41,7 @@ from .matching import (
     plain_word,
     words,
 )
-from .models import MINUTE_FIELDS, ActionKind, Field, Rule, RuleAction
+from .models import MINUTE_FIELDS, ActionKind, Field, Rule, RuleAction, TicketTemplate
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +361,7 @@ def with_parts(qs: Any) -> Any:
         Prefetch(
             "actions",
             queryset=RuleAction.objects.select_related(
-                "queue", "team", "user", "ticket_type", "category"
+                "queue", "team", "user", "ticket_type", "category", "template"
             ),
         ),
     )
@@ -454,6 +455,7 @@ class Outcome:
     suppress_auto_reply: bool = False
     force_new_ticket: bool = False
     alarms: list[dict[str, Any]] = field(default_factory=list)
+    templates: list[TicketTemplate] = field(default_factory=list)
 
     def decision(self, matched: list[str]) -> dict[str, Any]:
         """What the mail pipeline asks for (see README, "Rules")."""
@@ -502,6 +504,8 @@ def rule_outcome(rule: CompiledRule, outcome: Outcome | None = None) -> Outcome:
             outcome.auto_reply_text = ""
         elif action.action == ActionKind.FORCE_NEW_TICKET:
             outcome.force_new_ticket = True
+        elif action.action == ActionKind.APPLY_TEMPLATE and action.template:
+            outcome.templates.append(action.template)
         elif action.action == ActionKind.ALARM:
             outcome.alarms.append(
                 {"rule": rule.name, "recipients": list(action.recipients), "text": action.value}
@@ -552,6 +556,11 @@ def apply(
                 except actions.TicketError as exc:
                     # The rule asked for what the ticket's rules refuse (leaving New without an
                     # owner): say so on the ticket rather than failing the mail or the reply.
+                    actions.add_note(actor, current, _paragraphs(_refused(rule.name, str(exc))))
+            for template in outcome.templates:
+                try:
+                    current = apply_template(actor, current, template)
+                except actions.TicketError as exc:
                     actions.add_note(actor, current, _paragraphs(_refused(rule.name, str(exc))))
             for user in outcome.followers:
                 actions.follow(actor, current, user)
@@ -631,6 +640,7 @@ def describe(outcome: Outcome, facts: Facts) -> dict[str, Any]:
         "owner": c["owner"].email if c.get("owner") else None,
         "followers": [u.email for u in outcome.followers],
         "notes": outcome.notes,
+        "templates": [t.name for t in outcome.templates],
         "mail": {
             "suppress_auto_reply": outcome.suppress_auto_reply,
             "auto_reply_text": outcome.auto_reply_text or None,

@@ -339,3 +339,90 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Recurring tickets --------------------------------------------------------------------------
+
+
+class Frequency(models.TextChoices):
+    DAILY = "daily", _("Every N days")
+    WEEKLY = "weekly", _("Every N weeks, on chosen weekdays")
+    MONTHLY = "monthly", _("Every N months, on a day of the month")
+
+
+class RecurringTicket(models.Model):
+    """A schedule that opens a ticket from a template — or, for an existing ticket (ServIT's
+    "återkommande ärende"), sets it back to New or Open — at each due time. Times are wall-clock
+    times in the installation's time zone, so 08:00 stays 08:00 across a change to summer time."""
+
+    name = models.CharField(_("name"), max_length=200)
+    template = models.ForeignKey(
+        TicketTemplate,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="schedules",
+        verbose_name=_("template"),
+    )
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ticket"),
+    )
+    reopen_status = models.CharField(
+        _("set back to"),
+        max_length=16,
+        choices=[(Status.NEW, Status.NEW.label), (Status.OPEN, Status.OPEN.label)],
+        default=Status.OPEN,
+    )
+    frequency = models.CharField(
+        _("repeats"), max_length=16, choices=Frequency.choices, default=Frequency.WEEKLY
+    )
+    interval = models.PositiveSmallIntegerField(_("every"), default=1)
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True)  # 0 = Monday
+    day_of_month = models.PositiveSmallIntegerField(
+        _("day of the month"),
+        null=True,
+        blank=True,
+        help_text=_("31 means the last day in shorter months."),
+    )
+    time_of_day = models.TimeField(_("at"))
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    next_run_at = models.DateTimeField(_("next"), null=True, blank=True)
+    last_run_at = models.DateTimeField(_("last"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("recurring ticket")
+        verbose_name_plural = _("recurring tickets")
+        indexes = [models.Index(fields=["is_active", "next_run_at"], name="recurring_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(template__isnull=False) | Q(ticket__isnull=False),
+                name="recurring_template_or_ticket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RecurringRun(models.Model):
+    """One due time of a schedule, done. Unique: two workers never act twice on one due time."""
+
+    schedule = models.ForeignKey(RecurringTicket, on_delete=models.CASCADE, related_name="runs")
+    due_at = models.DateTimeField()
+    ran_at = models.DateTimeField(default=timezone.now)
+    ticket = models.ForeignKey(Ticket, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["-due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "due_at"], name="recurringrun_unique")
+        ]

@@ -30,7 +30,7 @@ from helpa.lib import events
 from helpa.mail.parsing import ParsedMail
 from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Ticket
 
-from . import engine
+from . import demo_templates, engine
 from .models import Event, Rule, RuleAction, RuleLine
 
 log = logging.getLogger(__name__)
@@ -178,3 +178,6 @@ def _take_mail(ticket: Ticket, is_new: bool) -> ParsedMail | None:
     if not is_new and mail.ticket_id == ticket.pk:
         return mail.parsed
     return None
+
+
+events.subscribe("demo_data.loaded", when="inside")(demo_templates.load)

@@ -19,3 +19,11 @@ def run_time_rules_now() -> int:
     from .timed import run_time_rules
 
     return run_time_rules()
+
+
+@db_periodic_task(crontab(minute="*"))
+def open_recurring_tickets_every_minute() -> int:
+    """No lock needed: each due time is a unique row, so two workers act on it once."""
+    from .recurring import run_due
+
+    return run_due()

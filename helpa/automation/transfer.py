@@ -24,7 +24,16 @@ from helpa.tickets.models import Category, Channel, Priority, Queue, Status, Tic
 
 from .engine import PRIORITY_NAMES, with_parts
 from .matching import PatternError, check_value, parse_minutes
-from .models import MINUTE_FIELDS, WORD_FIELDS, ActionKind, Event, Field, Rule, RuleAction
+from .models import (
+    MINUTE_FIELDS,
+    WORD_FIELDS,
+    ActionKind,
+    Event,
+    Field,
+    Rule,
+    RuleAction,
+    TicketTemplate,
+)
 
 FIELD_ALIASES = {"to": "to_cc", "cc": "to_cc", "text": "body", "sender": "from"}
 MAIL_ONLY_ACTIONS = {
@@ -32,7 +41,7 @@ MAIL_ONLY_ACTIONS = {
     ActionKind.SUPPRESS_AUTO_REPLY,
     ActionKind.FORCE_NEW_TICKET,
 }
-NOT_YET_ACTIONS = {"apply_template": "templates", "send_sms": "the SMS channel"}
+NOT_YET_ACTIONS = {"send_sms": "the SMS channel"}
 
 
 class RuleErrors(Exception):
@@ -378,6 +387,11 @@ class _Checker:
             if out["user"] is None:
                 missing(_("no active agent has the address “%(value)s”."))
                 return None
+        elif kind == ActionKind.APPLY_TEMPLATE:
+            out["template"] = TicketTemplate.objects.filter(name__iexact=value).first()
+            if out["template"] is None:
+                missing(_("there is no template “%(value)s”."))
+                return None
         elif kind in (ActionKind.ADD_NOTE, ActionKind.AUTO_REPLY):
             if not value:
                 self.error(where, _("write the text."))
@@ -461,6 +475,7 @@ def rule_data(rule: Rule) -> dict[str, Any]:
         ref = ref or (a.user.email if a.user else None)
         ref = ref or (a.ticket_type.name if a.ticket_type else None)
         ref = ref or (a.category.name if a.category else None)
+        ref = ref or (a.template.name if a.template else None)
         if ref or a.value:
             item["value"] = ref or a.value
         if a.action == ActionKind.ALARM:

@@ -26,7 +26,7 @@ from .forms import (
     initial_for,
     rule_dict,
 )
-from .models import Rule
+from .models import Rule, TicketTemplate
 
 
 def _render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
@@ -53,6 +53,7 @@ def _value_suggestions() -> list[str]:
         *TicketType.objects.filter(is_active=True).values_list("name", flat=True),
         *Category.objects.filter(is_active=True).values_list("name", flat=True),
         *User.objects.agents().values_list("email", flat=True),
+        *TicketTemplate.objects.filter(is_active=True).values_list("name", flat=True),
     ]
 
 

@@ -263,6 +263,20 @@ class NewTicketForm(TicketForm):
         super().__init__(*args, **kwargs)
         self.fields["attachments"].max_bytes = self.helpdesk_settings.max_attachment_bytes
 
+    def ticket_arguments(self) -> dict[str, Any]:
+        """What `actions.open_ticket` takes from the valid form: queue, title, description,
+        attachments, and every other field the agent set."""
+        data = self.changes()
+        data.pop("attachments", None)
+        arguments = {
+            "queue": data.pop("queue"),
+            "title": data.pop("title"),
+            "description": data.pop("description", ""),
+            "attachments": self.cleaned_data.get("attachments") or [],
+        }
+        arguments.update({k: v for k, v in data.items() if v not in (None, "") or k == "is_draft"})
+        return arguments
+
 
 class ArticleForm(forms.Form):
     """A reply, an internal note or a discussion post, with files and time spent."""

@@ -233,21 +233,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         _check_queue_allowed(request)
         form = NewTicketForm(request.POST, request.FILES, user=request.user, settings=settings)
         if form.is_valid():
-            data = form.changes()
-            data.pop("attachments", None)
-            queue = data.pop("queue")
-            title = data.pop("title")
-            description = data.pop("description", "")
             try:
-                ticket = actions.open_ticket(
-                    request.user,
-                    queue=queue,
-                    title=title,
-                    description=description,
-                    attachments=form.cleaned_data.get("attachments") or [],
-                    parent=parent,
-                    **{k: v for k, v in data.items() if v not in (None, "") or k == "is_draft"},
-                )
+                ticket = actions.open_ticket(request.user, parent=parent, **form.ticket_arguments())
             except actions.TicketError as exc:
                 form.add_error(None, str(exc))
             else:

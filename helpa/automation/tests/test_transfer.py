@@ -137,9 +137,8 @@ def test_bad_rules_are_named_with_every_problem(alice, queue_support, billing_ca
         "Rule 1 “Invoices”, action 1: unknown action “set_colour”; the actions are: "
         "set_priority, set_type, set_category, set_queue, set_team, set_owner, set_status, "
         "add_follower, add_note, send_auto_reply, suppress_auto_reply, force_new_ticket, "
-        "raise_alarm.",
-        "Rule 1 “Invoices”, action 2: “apply_template” is not available yet (it comes with "
-        "templates).",
+        "raise_alarm, apply_template.",
+        "Rule 1 “Invoices”, action 2: there is no template “Invoice”.",
         "Rule 1 “Invoices”, action 3: no active agent has the address “nobody@example.com”.",
     ]
     assert not Rule.objects.exists()
@@ -207,6 +206,7 @@ def test_simulate_a_mail(queue_support, billing_category, tmp_path) -> None:
             "owner": None,
             "followers": [],
             "notes": [],
+            "templates": [],
             "mail": {
                 "suppress_auto_reply": False,
                 "auto_reply_text": None,

@@ -7,6 +7,39 @@
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
 
+  // --- Inserting into a reply editor (KB picker, canned responses, a template's solution). ----
+  // `sourceId`: the textarea the form posts. With the HTML editor showing, `html` goes in at the
+  // caret (or the end); else `text` goes into the textarea. `replace`: a Range (editor) or a
+  // [start, end] pair (textarea) to replace instead, e.g. the "::name" the agent typed.
+  window.helpaInsertIntoEditor = function (sourceId, html, text, replace) {
+    var source = document.getElementById(sourceId);
+    if (!source) return;
+    var editor = document.querySelector('.editor[data-editor-for="' + sourceId + '"] .editable');
+    if (editor && editor.offsetParent !== null) {
+      editor.focus();
+      var selection = window.getSelection();
+      if (replace && replace.setStart) {
+        selection.removeAllRanges();
+        selection.addRange(replace);
+      } else if (!selection.rangeCount || !editor.contains(selection.anchorNode)) {
+        var range = document.createRange();
+        range.selectNodeContents(editor);
+        range.collapse(false);
+        selection.removeAllRanges();
+        selection.addRange(range);
+      }
+      document.execCommand("insertHTML", false, html);
+      editor.dispatchEvent(new Event("input", { bubbles: true }));
+      return;
+    }
+    var start = replace && replace.length ? replace[0] : (source.selectionStart || source.value.length);
+    var end = replace && replace.length ? replace[1] : (source.selectionEnd || start);
+    source.value = source.value.slice(0, start) + text + source.value.slice(end);
+    source.selectionStart = source.selectionEnd = start + text.length;
+    source.dispatchEvent(new Event("input", { bubbles: true }));
+    source.focus();
+  };
+
   // --- Tabs on the ticket page: one panel at a time, remembered in the URL hash. -------------
   function setupTabs() {
     var tabs = document.querySelectorAll(".tabs [data-tab]");

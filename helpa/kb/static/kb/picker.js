@@ -5,29 +5,7 @@
 (function () {
   "use strict";
 
-  function insertIntoEditor(sourceId, html, text) {
-    var source = document.getElementById(sourceId);
-    if (!source) return;
-    var editor = document.querySelector('.editor[data-editor-for="' + sourceId + '"] .editable');
-    if (editor && editor.offsetParent !== null) {
-      editor.focus();
-      var selection = window.getSelection();
-      if (!selection.rangeCount || !editor.contains(selection.anchorNode)) {
-        var range = document.createRange();
-        range.selectNodeContents(editor);
-        range.collapse(false);
-        selection.removeAllRanges();
-        selection.addRange(range);
-      }
-      document.execCommand("insertHTML", false, html);
-      editor.dispatchEvent(new Event("input", { bubbles: true }));
-      return;
-    }
-    var start = source.selectionStart || source.value.length;
-    source.value = source.value.slice(0, start) + text + source.value.slice(source.selectionEnd || start);
-    source.dispatchEvent(new Event("input", { bubbles: true }));
-    source.focus();
-  }
+  var insertIntoEditor = window.helpaInsertIntoEditor;  // helpa/app.js
 
   function escapeHtml(value) {
     var div = document.createElement("div");
