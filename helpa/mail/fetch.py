@@ -27,6 +27,7 @@ import imaplib
 import ipaddress
 import json
 import logging
+import os
 import poplib
 import socket
 import ssl
@@ -38,6 +39,7 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,6 +53,12 @@ SOCKET_TIMEOUT = 60
 TOKEN_MARGIN = timedelta(seconds=60)
 # Rows per `server_id__in` query when checking which messages were imported already.
 CHUNK = 500
+# Messages fetched per poll of one mailbox: a first poll of a mailbox holding 50,000 messages
+# imports them over several polls, each short, instead of in one poll of hours.
+MESSAGES_PER_POLL = 500
+# How long a poll's claim on its mailbox lasts; renewed while the poll fetches.
+POLL_CLAIM = timedelta(minutes=10)
+RENEW_EVERY = 50  # messages
 
 
 class MailboxError(Exception):
@@ -64,6 +72,8 @@ class PollResult:
     duplicates: int = 0  # downloaded again, already stored before
     failed: int = 0  # stored raw as failed mail, or not stored at all (left on the server)
     error: str = ""  # why the poll stopped early or a message stayed on the server
+    waiting: int = 0  # new messages left for the next poll (MESSAGES_PER_POLL reached)
+    busy: bool = False  # another process was polling the mailbox: this poll did nothing
 
     def note(self, text: str) -> None:
         self.error = f"{self.error}\n{text}" if self.error else text
@@ -80,10 +90,66 @@ def poll_all() -> dict[int, PollResult]:
     return results
 
 
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _is_dead_here(holder: str) -> bool:
+    """Whether `holder` ("host:pid") is a process of this machine that no longer runs."""
+    host, _colon, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False
+
+
+def _claim(mailbox: Mailbox) -> bool:
+    """Take the mailbox for one poll, unless another process (the worker, `helpa fetchmail`)
+    has it: a conditional UPDATE, so two processes never both win. A claim ends with its poll;
+    one left by a process that died is taken over at once when that process ran on this
+    machine, else it expires after POLL_CLAIM."""
+    now = timezone.now()
+    claim = {"polling_until": now + POLL_CLAIM, "polled_by": _holder()}
+    mine = Mailbox.objects.filter(pk=mailbox.pk)
+    if mine.filter(Q(polling_until__isnull=True) | Q(polling_until__lt=now)).update(**claim):
+        return True
+    holder = mine.values_list("polled_by", flat=True).first() or ""
+    if holder and _is_dead_here(holder):
+        log.warning("mailbox %s: taking over the poll of %s, which died", mailbox.pk, holder)
+        return bool(mine.filter(polled_by=holder).update(**claim))
+    return False
+
+
+def _release(mailbox: Mailbox) -> None:
+    try:
+        Mailbox.objects.filter(pk=mailbox.pk, polled_by=_holder()).update(
+            polling_until=None, polled_by=""
+        )
+    except DatabaseError:  # it expires by itself
+        log.exception("could not release mailbox %s", mailbox.pk)
+
+
 def poll_mailbox(mailbox: Mailbox) -> PollResult:
     """Fetch new mail of one mailbox, store it, then flag, delete or move it on the server.
-    Connection and sign-in trouble ends up in `mailbox.last_error`, in words for the admin."""
+    Connection and sign-in trouble ends up in `mailbox.last_error`, in words for the admin.
+    At most MESSAGES_PER_POLL messages are fetched; the rest wait for the next poll."""
     result = PollResult()
+    if not _claim(mailbox):
+        result.busy = True
+        return result
+    try:
+        _poll_claimed(mailbox, result)
+    finally:
+        _release(mailbox)
+    return result
+
+
+def _poll_claimed(mailbox: Mailbox, result: PollResult) -> None:
     try:
         if mailbox.protocol == Mailbox.Protocol.POP3:
             _poll_pop3(mailbox, result)
@@ -112,12 +178,13 @@ def poll_mailbox(mailbox: Mailbox) -> PollResult:
         mailbox.save(update_fields=["last_polled_at", "last_error"])
     except DatabaseError:  # the database is down: the log line above is all we can leave
         log.exception("could not record the poll of mailbox %s", mailbox.pk)
-    return result
 
 
 def _store(raw: bytes, mailbox: Mailbox, source: str, what: str, result: PollResult) -> bool:
     """Ingest one downloaded message. True when it is safely stored (now or before), so the
     server copy may be flagged or removed. TemporaryFailure propagates: the poll stops."""
+    if result.fetched % RENEW_EVERY == 0:  # a long poll keeps its claim on the mailbox
+        Mailbox.objects.filter(pk=mailbox.pk).update(polling_until=timezone.now() + POLL_CLAIM)
     try:
         outcome = ingest.ingest_message(raw, source=source, mailbox=mailbox)
     except ingest.TemporaryFailure:
@@ -476,6 +543,9 @@ def _poll_imap(mailbox: Mailbox, result: PollResult) -> None:
                 if all_done_so_far:
                     _remember(mailbox, server_id, last_uid=uid)
                 continue
+            if result.fetched >= MESSAGES_PER_POLL:
+                result.waiting = sum(f"{uidvalidity}:{u}" not in known for u in uids if u >= uid)
+                break
             typ, data = conn.uid("FETCH", str(uid), "(BODY.PEEK[])")
             raw = _imap_body(data) if typ == "OK" else None
             if raw is not None:
@@ -623,6 +693,9 @@ def _poll_pop3(mailbox: Mailbox, result: PollResult) -> None:
                 if delete:  # stored before; the last session ended before its QUIT
                     conn.dele(number)
                 continue
+            if result.fetched >= MESSAGES_PER_POLL:
+                result.waiting = sum(u not in known for n, u in listing if n >= number)
+                break
             _resp, lines, _octets = conn.retr(number)
             result.fetched += 1
             raw = b"\r\n".join(lines) + b"\r\n"

@@ -233,6 +233,10 @@ class Mailbox(models.Model):
     last_uid = models.BigIntegerField(default=0)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Set while a process polls the mailbox (the worker or `helpa fetchmail`); a process that
+    # dies while polling leaves it behind, so it expires rather than blocking polls forever.
+    polling_until = models.DateTimeField(null=True, blank=True, editable=False)
+    polled_by = models.CharField(max_length=300, blank=True, editable=False)  # "host:pid"
 
     class Meta:
         ordering = ["name"]

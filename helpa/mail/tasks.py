@@ -21,10 +21,10 @@ def send_outbox_now() -> int:
 
 
 @db_periodic_task(crontab(minute="*"))
-@lock_task("mail-poll")
 def poll_mailboxes_every_minute() -> dict[str, int]:
-    """Fetch new mail from every active IMAP/POP3 mailbox. The lock keeps a slow poll and the
-    next minute's from working on the same mailbox at once."""
+    """Fetch new mail from every active IMAP/POP3 mailbox. Each poll claims its mailbox (an
+    expiring mark on the row, see fetch._claim), so a slow poll and the next minute's — or
+    `helpa fetchmail` — never work on one mailbox at once."""
     from .fetch import poll_all
 
     totals = {"fetched": 0, "stored": 0, "duplicates": 0, "failed": 0, "errors": 0}

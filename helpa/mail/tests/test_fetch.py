@@ -583,3 +583,108 @@ def test_the_fetchmail_command_prints_the_counts(
     with pytest.raises(CommandError):
         call_command("fetchmail", "--mailbox", str(mailbox.pk), stdout=out, stderr=err)
     assert "refused the sign-in" in err.getvalue()
+
+
+# --- Limits and claims ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_a_full_mailbox_is_imported_over_several_polls(
+    support: Queue, dovecot: Dovecot, account: Account, protocol: str, monkeypatch
+) -> None:
+    monkeypatch.setattr(fetch, "MESSAGES_PER_POLL", 2)
+    dovecot.append(account, [mail(n) for n in range(1, 6)])
+    mailbox = make_mailbox(support, dovecot, account, protocol=protocol)
+
+    polls = [fetch.poll_mailbox(mailbox) for _ in range(4)]
+
+    assert [(p.fetched, p.waiting) for p in polls] == [(2, 3), (2, 1), (1, 0), (0, 0)]
+    assert not any(p.error for p in polls)
+    assert titles() == [f"Question {n}" for n in range(1, 6)]
+
+
+def test_a_mailbox_another_process_polls_is_left_alone_until_its_claim_expires(
+    support: Queue, dovecot: Dovecot, account: Account
+) -> None:
+    dovecot.append(account, [mail(1)])
+    mailbox = make_mailbox(support, dovecot, account)
+    # Another machine's worker polls it (this machine's would be checked for being alive).
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        polling_until=timezone.now() + timezone.timedelta(minutes=5), polled_by="worker-2:4242"
+    )
+    busy = fetch.poll_mailbox(mailbox)
+    assert busy.busy and busy.fetched == 0
+    out = io.StringIO()
+    call_command("fetchmail", "--mailbox", str(mailbox.pk), stdout=out)
+    assert "being polled by another process" in out.getvalue()
+    assert not Ticket.objects.exists()
+
+    # A claim left by a process that died expires.
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        polling_until=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    done = fetch.poll_mailbox(mailbox)
+    assert (done.busy, done.stored) == (False, 1)
+    mailbox.refresh_from_db()
+    assert mailbox.polling_until is None  # released after the poll
+
+
+def test_a_claim_left_by_a_dead_process_of_this_machine_is_taken_over(
+    support: Queue, dovecot: Dovecot, account: Account
+) -> None:
+    dovecot.append(account, [mail(1)])
+    mailbox = make_mailbox(support, dovecot, account)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        polling_until=timezone.now() + timezone.timedelta(minutes=5),
+        polled_by=f"{fetch.socket.gethostname()}:{dead.pid}",
+    )
+    assert fetch.poll_mailbox(mailbox).stored == 1
+    # A live one keeps it: this test's own process.
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        polling_until=timezone.now() + timezone.timedelta(minutes=5),
+        polled_by=f"{fetch.socket.gethostname()}:{os.getppid()}",
+    )
+    assert fetch.poll_mailbox(mailbox).busy
+
+
+@pytest.fixture
+def without_move_and_uidplus(monkeypatch) -> None:
+    """A server without MOVE and UIDPLUS (older Exchange, some hosted IMAP): Helpa takes the
+    COPY + \\Deleted + EXPUNGE way. Dovecot offers both, so they are hidden from Helpa."""
+    sign_in = fetch._imap_sign_in
+
+    def older_server(conn, mailbox):
+        return sign_in(conn, mailbox) - {"MOVE", "UIDPLUS"}
+
+    monkeypatch.setattr(fetch, "_imap_sign_in", older_server)
+
+
+def test_move_without_the_move_command_copies_then_deletes(
+    support: Queue, dovecot: Dovecot, account: Account, without_move_and_uidplus
+) -> None:
+    dovecot.append(account, [mail(1), mail(2)])
+    mailbox = make_mailbox(support, dovecot, account, after_import="move", move_to_folder="Done")
+
+    result = fetch.poll_mailbox(mailbox)
+
+    assert result.stored == 2 and not result.error
+    assert dovecot.folder(account) == []
+    assert len(dovecot.folder(account, "Done")) == 2
+    assert titles() == ["Question 1", "Question 2"]
+
+
+def test_delete_without_uidplus_expunges_the_folder(
+    support: Queue, dovecot: Dovecot, account: Account, without_move_and_uidplus
+) -> None:
+    dovecot.append(account, [mail(1), mail(2)])
+    mailbox = make_mailbox(support, dovecot, account, after_import="delete")
+
+    result = fetch.poll_mailbox(mailbox)
+
+    assert result.stored == 2 and not result.error
+    assert dovecot.folder(account) == []
+    dovecot.append(account, [mail(3)])
+    assert fetch.poll_mailbox(mailbox).stored == 1
+    assert Ticket.objects.count() == 3

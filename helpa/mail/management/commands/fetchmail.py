@@ -37,6 +37,12 @@ class Command(BaseCommand):
         failed = False
         for mailbox in mailboxes:
             result = poll_mailbox(mailbox)
+            if result.busy:
+                self.stdout.write(
+                    f"{mailbox.pk} {mailbox.name}: being polled by another process (the "
+                    "worker?); skipped"
+                )
+                continue
             self.stdout.write(f"{mailbox.pk} {mailbox.name}: {_counts(result)}")
             if result.error:
                 failed = True
@@ -46,7 +52,10 @@ class Command(BaseCommand):
 
 
 def _counts(result: PollResult) -> str:
-    return (
+    counts = (
         f"fetched {result.fetched}, stored {result.stored}, "
         f"duplicates {result.duplicates}, failed {result.failed}"
     )
+    if result.waiting:
+        counts += f"; {result.waiting} more wait for the next poll"
+    return counts
