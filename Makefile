@@ -29,6 +29,7 @@ lint: install
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.mail
+	$(BIN)/python -m bench.rules --keep
 
 # Refresh the translation catalogue after changing user-visible strings (needs GNU gettext).
 messages: install

@@ -6,20 +6,27 @@ number of rules and lines), `facts_for_tickets`/`facts_for_mail` describe the ti
 and `evaluate` tries the rules in ascending weight (then name), the first match winning unless
 it says "continue". `apply` then carries out the actions through `helpa.tickets.actions` with
 the rule as the author, so the history says which rule changed what.
+
+With a thousand rules, most of them about words a given mail does not contain, trying each rule
+in turn costs more than the mail's whole way in. So the rules of an event are indexed by
+words (`RuleIndex`): a rule is tried only when the mail has a word one of its word lines
+needs, and a rule the index cannot judge is always tried.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from html import escape
 from typing import Any
 
-from django.db.models import F, Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from helpa.accounts.models import User
@@ -35,6 +42,7 @@ from .actions import apply_template
 from .matching import (
     Mode,
     PatternError,
+    check_value,
     compile_value,
     minutes_hold,
     normalise,
@@ -98,6 +106,7 @@ class Facts:
     _normalised: dict[str, list[tuple[str, str, frozenset[str]]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _vocabulary: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def texts(self, name: str) -> list[tuple[str, str, frozenset[str]]]:
         """The field's values, normalised for matching, how words are matched in them, and
@@ -109,7 +118,19 @@ class Facts:
             ]
         return self._normalised[name]
 
+    def vocabulary(self) -> frozenset[str]:
+        """Every word of every word field (subject, body, from, to/cc), in every way its
+        values are matched: a word line can only hold when a word it needs is among them."""
+        if self._vocabulary is None:
+            found: set[str] = set()
+            for name in FIELD_MODES:
+                for _text, _mode, text_words in self.texts(name):
+                    found |= text_words
+            self._vocabulary = frozenset(found)
+        return self._vocabulary
+
     def _texts(self, name: str) -> list[tuple[str, str]]:
+        # The ways of matching each field uses are FIELD_MODES: change both together.
         if name == Field.SUBJECT:
             return [(self.subject, Mode.TEXT)]
         if name == Field.BODY:
@@ -136,32 +157,49 @@ class Facts:
         return None if at is None else (self.now - at).total_seconds() / 60
 
 
+# The ways each word field's values are matched (see Facts._texts): from is the sender's address
+# and name, to/cc addresses only.
+FIELD_MODES: dict[str, tuple[str, ...]] = {
+    Field.SUBJECT.value: (Mode.TEXT,),
+    Field.BODY.value: (Mode.TEXT,),
+    Field.FROM.value: (Mode.ADDRESS, Mode.TEXT),
+    Field.TO_CC.value: (Mode.ADDRESS,),
+}
+
+
 def fields_used(rules: Iterable[CompiledRule]) -> set[str]:
     """The fields these rules look at: facts need no query for the others."""
     return {f for rule in rules for line in rule.lines for f in line.fields}
 
 
-_LATEST_CUSTOMER = Article.objects.filter(
+LATEST_CUSTOMER = Article.objects.filter(
     ticket=OuterRef("pk"), kind=ArticleKind.CUSTOMER, deleted_at__isnull=True
 ).order_by("-created_at", "-id")
+
+
+_TICKET_COLUMNS = [
+    "pk", "title", "description_text", "channel", "status", "priority", "queue__slug",
+    "queue__name", "type__name", "category__name", "company__name", "contact__email",
+    "contact__name", "created_at", "updated_at",
+]  # fmt: skip
 
 
 def facts_for_tickets(
     ticket_ids: list[int], *, now: datetime | None = None, needs: set[str] | None = None
 ) -> dict[int, Facts]:
     """Facts of many tickets at once: one query, and one more for the To/Cc addresses when a
-    rule looks at them. The body is the description and the newest customer message."""
+    rule looks at them. The body is the description and the newest customer message. Rows,
+    not model instances: the time scan reads thousands of tickets a minute."""
     now = now or timezone.now()
     needs = set(Field.values) if needs is None else needs
-    qs = Ticket.objects.filter(pk__in=ticket_ids).select_related(
-        "queue", "type", "category", "company", "contact"
-    )
+    qs = Ticket.objects.filter(pk__in=ticket_ids)
+    columns = list(_TICKET_COLUMNS)
     if Field.BODY in needs:
-        qs = qs.annotate(_latest_text=Subquery(_LATEST_CUSTOMER.values("body_text")[:1]))
+        qs = qs.annotate(_latest_text=Subquery(LATEST_CUSTOMER.values("body_text")[:1]))
+        columns.append("_latest_text")
     if Field.MINUTES_SINCE_CUSTOMER in needs:
-        qs = qs.annotate(
-            _customer_at=Max("articles__created_at", filter=_customer_filter()),
-        )
+        qs = qs.annotate(_customer_at=Subquery(LATEST_CUSTOMER.values("created_at")[:1]))
+        columns.append("_customer_at")
     to_cc: dict[int, list[str]] = {}
     if Field.TO_CC in needs:
         for ticket_id, address in Participant.objects.filter(ticket_id__in=ticket_ids).values_list(
@@ -169,40 +207,29 @@ def facts_for_tickets(
         ):
             to_cc.setdefault(ticket_id, []).append(address)
     facts = {}
-    for ticket in qs:
-        contact = ticket.contact
-        body = "\n".join(
-            t for t in (ticket.description_text, getattr(ticket, "_latest_text", "") or "") if t
-        )
-        facts[ticket.pk] = Facts(
-            subject=ticket.title,
+    for row in qs.order_by().values(*columns):
+        pk = row["pk"]
+        body = "\n".join(t for t in (row["description_text"], row.get("_latest_text") or "") if t)
+        email, name = row["contact__email"], row["contact__name"]
+        facts[pk] = Facts(
+            subject=row["title"],
             body=body,
-            from_addresses=[contact.email.lower()] if contact and contact.email else [],
-            from_names=[contact.name] if contact and contact.name else [],
-            to_cc=to_cc.get(ticket.pk, []),
+            from_addresses=[email.lower()] if email else [],
+            from_names=[name] if name else [],
+            to_cc=to_cc.get(pk, []),
             now=now,
-            **_ticket_fields(ticket),
-            customer_at=getattr(ticket, "_customer_at", None),
+            channel=row["channel"],
+            status=row["status"],
+            priority=PRIORITY_NAMES.get(row["priority"], ""),
+            queue=[row["queue__slug"], row["queue__name"]],
+            type=row["type__name"] or "",
+            category=row["category__name"] or "",
+            company=row["company__name"] or "",
+            created_at=row["created_at"],
+            changed_at=row["updated_at"],
+            customer_at=row.get("_customer_at"),
         )
     return facts
-
-
-def _customer_filter() -> Q:
-    return Q(articles__kind=ArticleKind.CUSTOMER, articles__deleted_at__isnull=True)
-
-
-def _ticket_fields(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "channel": ticket.channel,
-        "status": ticket.status,
-        "priority": PRIORITY_NAMES.get(ticket.priority, ""),
-        "queue": [ticket.queue.slug, ticket.queue.name],
-        "type": ticket.type.name if ticket.type_id else "",
-        "category": ticket.category.name if ticket.category_id else "",
-        "company": ticket.company.name if ticket.company_id else "",
-        "created_at": ticket.created_at,
-        "changed_at": ticket.updated_at,
-    }
 
 
 def facts_for_mail(
@@ -367,18 +394,170 @@ def with_parts(qs: Any) -> Any:
     )
 
 
+# --- Which rules can match: the word index -------------------------------------------------------
+
+# What a line's value needs in the text, found from the value alone: a whole word, the beginning
+# or the end of a word, or a part of one.
+WORD, PREFIX, SUFFIX, PART = "word", "prefix", "suffix", "part"
+_STRENGTH = {WORD: 3, PREFIX: 2, SUFFIX: 2, PART: 1}
+_RUNS = {Mode.TEXT: re.compile(r"\w+"), Mode.ADDRESS: re.compile(r"[\w.\-]+")}
+_TOKENS = re.compile(r"\*+|\s+|[^*\s]+")
+
+Key = tuple[str, str]  # (WORD | PREFIX | SUFFIX | PART, normalised piece)
+
+
+def required_piece(value: str, mode: str) -> Key | None:
+    """A piece of a word that every text the value matches (in a text or address field) has
+    among its `words`, or None when there is none to name (`*`, a value of punctuation only).
+
+    It follows `matching.compile_value`: the value's literal parts sit between stars (any
+    letters of the same word), spaces (which end a word) and the value's ends (which end a
+    word unless a star stands there). A run of word letters in a literal part, with such an
+    end or a non-word character on both sides, is a whole word of the text; with one on its
+    left only, the beginning of a word; on its right only, the end; otherwise a part."""
+    try:
+        value = normalise(check_value(value))
+    except PatternError:
+        return None  # matches nothing; evaluating the rule says so
+    leading, trailing = value.startswith("*"), value.endswith("*")
+    tokens = _TOKENS.findall(value.strip("*"))
+    best: Key | None = None
+    for i, token in enumerate(tokens):
+        if token.startswith("*") or token.isspace():
+            continue
+        left = tokens[i - 1].isspace() if i > 0 else not leading
+        right = tokens[i + 1].isspace() if i + 1 < len(tokens) else not trailing
+        for run in _RUNS[mode].finditer(token):
+            starts = left if run.start() == 0 else True  # else after a non-word character
+            ends = right if run.end() == len(token) else True
+            kind = {(True, True): WORD, (True, False): PREFIX, (False, True): SUFFIX}.get(
+                (starts, ends), PART
+            )
+            key = (kind, run.group())
+            if best is None or (_STRENGTH[kind], len(key[1])) > (
+                _STRENGTH[best[0]],
+                len(best[1]),
+            ):
+                best = key
+    return best
+
+
+def line_keys(line: CompiledLine) -> set[Key] | None:
+    """The pieces of which a text must have one for this line to hold, or None when the line
+    cannot be judged so (a negated line, a line on other fields, a value without a piece)."""
+    if line.negate or not line.fields or any(f not in FIELD_MODES for f in line.fields):
+        return None
+    keys: set[Key] = set()
+    modes = {mode for f in line.fields for mode in FIELD_MODES[f]}
+    for value in line.values:
+        for mode in modes:
+            key = required_piece(value, mode)
+            if key is None:
+                return None
+            keys.add(key)
+    return keys
+
+
+def _selectivity(keys: frozenset[Key]) -> tuple[int, int, int]:
+    """Lower is better: fewer parts, fewer beginnings and ends, fewer pieces."""
+    return (
+        sum(kind == PART for kind, _ in keys),
+        sum(kind in (PREFIX, SUFFIX) for kind, _ in keys),
+        len(keys),
+    )
+
+
+class RuleIndex:
+    """Which of the rules (by position) may hold for some facts, found from the facts' words.
+
+    A rule can only hold when each of its word lines (not negated) holds, so when the facts'
+    words have one of the pieces each such line needs (`line_keys`). A rule is filed under
+    the pieces of its most selective word line; `candidates` takes the rules filed under the
+    pieces present, keeps those whose other word lines have a piece present too, and adds the
+    rules without a word line to judge them by."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.always: list[int] = []
+        self.filed: dict[Key, list[int]] = {}
+        self.other_lines: dict[int, list[frozenset[Key]]] = {}
+        self.known: dict[str, set[str]] = {WORD: set(), PREFIX: set(), SUFFIX: set(), PART: set()}
+        for position, rule in enumerate(rules):
+            usable = [frozenset(k) for k in map(line_keys, rule.lines) if k is not None]
+            if not usable:
+                self.always.append(position)
+                continue
+            anchor = min(usable, key=_selectivity)
+            for key in anchor:
+                self.filed.setdefault(key, []).append(position)
+            others = [keys for keys in usable if keys is not anchor]
+            if others:
+                self.other_lines[position] = others
+            for keys in usable:
+                for kind, piece in keys:
+                    self.known[kind].add(piece)
+        self.prefix_lengths = sorted({len(p) for p in self.known[PREFIX]})
+        self.suffix_lengths = sorted({len(p) for p in self.known[SUFFIX]})
+
+    def present(self, vocabulary: frozenset[str]) -> set[Key]:
+        """The pieces of the rules that the words have."""
+        found = {(WORD, w) for w in self.known[WORD] & vocabulary}
+        for n in self.prefix_lengths:
+            beginnings = {w[:n] for w in vocabulary if len(w) >= n}
+            found.update((PREFIX, p) for p in self.known[PREFIX] & beginnings)
+        for n in self.suffix_lengths:
+            ends = {w[-n:] for w in vocabulary if len(w) >= n}
+            found.update((SUFFIX, p) for p in self.known[SUFFIX] & ends)
+        if self.known[PART]:
+            joined = " ".join(vocabulary)  # no piece holds a space
+            found.update((PART, p) for p in self.known[PART] if p in joined)
+        return found
+
+    def candidates(self, facts: Facts) -> list[int]:
+        present = self.present(facts.vocabulary())
+        found = set(self.always)
+        for key in present:
+            found.update(self.filed.get(key, ()))
+        other_lines = self.other_lines
+        return sorted(
+            position
+            for position in found
+            if position not in other_lines
+            or all(not keys.isdisjoint(present) for keys in other_lines[position])
+        )
+
+
+class RuleList(list[CompiledRule]):
+    """The compiled rules of an event (or of an event and queue), in order, with their word
+    index made on first use. `load_rules` hands out the same list while it is cached."""
+
+    @cached_property
+    def index(self) -> RuleIndex:
+        return RuleIndex(self)
+
+
 class _RuleCache:
     """The compiled active rules of each event, kept for a few seconds per process: every mail
     and every customer message asks, and most installations have no rule for most events.
     A change saved in this process is seen at once (signals in subscribers.py); other
-    processes see it within RecentlyRead.SECONDS, as the mail pipeline sees its settings."""
+    processes see it within RecentlyRead.SECONDS, as the mail pipeline sees its settings.
+    The rules of one queue are kept too, each list with its word index."""
 
     def __init__(self) -> None:
         self._recent = RecentlyRead()
 
-    def get(self, event: str) -> list[CompiledRule]:
+    def get(self, event: str, queue_id: int | None = None) -> RuleList:
+        if queue_id is None:
+            return self._recent.get(
+                event,
+                lambda: RuleList(
+                    compile_rule(r) for r in with_parts(Rule.objects.for_event(event))
+                ),
+            )
         return self._recent.get(
-            event, lambda: [compile_rule(r) for r in with_parts(Rule.objects.for_event(event))]
+            (event, queue_id),
+            lambda: RuleList(
+                r for r in self.get(event) if r.queue_id is None or r.queue_id == queue_id
+            ),
         )
 
     def forget(self) -> None:
@@ -388,13 +567,10 @@ class _RuleCache:
 rule_cache = _RuleCache()
 
 
-def load_rules(event: str, queue_id: int | None = None) -> list[CompiledRule]:
+def load_rules(event: str, queue_id: int | None = None) -> RuleList:
     """The active rules of an event for a queue (None: of every queue), in order. Three queries
     for all of them when not cached, none when cached."""
-    rules = rule_cache.get(event)
-    if queue_id is None:
-        return rules
-    return [r for r in rules if r.queue_id is None or r.queue_id == queue_id]
+    return rule_cache.get(event, queue_id)
 
 
 # --- Evaluating ---------------------------------------------------------------------------------
@@ -427,10 +603,16 @@ class Evaluation:
 
 def evaluate(rules: list[CompiledRule], facts: Facts, *, explain: bool = False) -> Evaluation:
     """Try the rules in order. `explain`: every rule and every value is looked at (the tester
-    shows them all); otherwise evaluation stops as soon as the outcome is known."""
+    shows them all); otherwise evaluation stops as soon as the outcome is known, and of a
+    `RuleList` only the rules its word index finds possible are tried (and listed in the
+    results): the others cannot hold."""
     results = []
     stopped = False
-    for rule in rules:
+    if explain or not isinstance(rules, RuleList):
+        tried: Iterable[CompiledRule] = rules
+    else:
+        tried = [rules[i] for i in rules.index.candidates(facts)]
+    for rule in tried:
         lines = rule.evaluate(facts, explain=explain)
         matched = all(line.holds for line in lines)
         results.append(RuleResult(rule, lines, matched, matched and not stopped))
