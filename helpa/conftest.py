@@ -47,11 +47,15 @@ def _english_unless_a_test_says_otherwise() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_settings_from_an_earlier_test() -> None:
     """The mail pipeline keeps settings rows for a few seconds; a test starts without them."""
+    from helpa.automation import sla
     from helpa.mail.models import _recent
     from helpa.portal.models import _recent as _recent_portal
 
     _recent.forget()
     _recent_portal.forget()
+    # A test starts on an empty database, without SLA policies: the SLA subscribers know it
+    # without a query, as on a running desk that read its policies a moment ago.
+    sla.forget(known_empty=True)
 
 
 # --- Queues and teams -------------------------------------------------------------------------

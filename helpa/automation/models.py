@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import Team, User
+from helpa.crm.models import Company
 from helpa.tickets.models import Category, Priority, Queue, Status, Ticket, TicketType
 
 
@@ -339,6 +340,165 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Business calendars and SLA -----------------------------------------------------------------
+
+
+class HolidayCountry(models.TextChoices):
+    NONE = "", _("No public holidays")
+    SE = "SE", _("Sweden")
+    NO = "NO", _("Norway")
+    DK = "DK", _("Denmark")
+    FI = "FI", _("Finland")
+
+
+def _office_hours() -> list[list[list[int]]]:
+    return [[[8 * 60, 17 * 60]] for _day in range(5)] + [[], []]
+
+
+class BusinessCalendar(models.Model):
+    """When the desk is open (see calendars.py): opening hours per weekday, a country's public
+    holidays closed, exceptions. One calendar is the default; a queue may have its own."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_default = models.BooleanField(_("default calendar"), default=False)
+    holiday_country = models.CharField(
+        _("public holidays"), max_length=2, blank=True, choices=HolidayCountry.choices
+    )
+    # Seven lists of [start, end] in minutes after midnight, Monday first; end 1440 = midnight.
+    hours = models.JSONField(_("opening hours"), default=_office_hours)
+    queues = models.ManyToManyField(
+        Queue, through="CalendarQueue", related_name="+", blank=True, verbose_name=_("queues")
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="calendar_one_default"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarQueue(models.Model):
+    """A queue's own calendar (a queue without one uses the default)."""
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="+")
+    queue = models.OneToOneField(Queue, on_delete=models.CASCADE, related_name="+")
+
+
+class CalendarException(models.Model):
+    """Open or closed on a date or on a weekday, all day or from–to. Tried top-down: the first
+    that covers a moment decides it."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="exceptions"
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+    is_open = models.BooleanField(_("open"), default=False)
+    on_date = models.DateField(_("date"), null=True, blank=True)
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"),
+        null=True,
+        blank=True,
+        choices=[
+            (0, _("Monday")),
+            (1, _("Tuesday")),
+            (2, _("Wednesday")),
+            (3, _("Thursday")),
+            (4, _("Friday")),
+            (5, _("Saturday")),
+            (6, _("Sunday")),
+        ],
+    )
+    start_time = models.TimeField(_("from"), null=True, blank=True)
+    end_time = models.TimeField(_("to"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class SLATarget(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    NEXT_RESPONSE = "next_response", _("Next response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
+class SLAPolicy(models.Model):
+    """Targets for the tickets its conditions pick (all that are set must hold; an empty one
+    holds for every ticket). Policies are tried in order; the first that matches counts."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    priorities = models.JSONField(_("priorities"), default=list, blank=True)  # Priority values
+    queues = models.ManyToManyField(Queue, related_name="+", blank=True, verbose_name=_("queues"))
+    companies = models.ManyToManyField(
+        Company, related_name="+", blank=True, verbose_name=_("companies")
+    )
+    # A brand condition joins these when brands exist: a many-to-many like the queues.
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response (business minutes)"), null=True, blank=True
+    )
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response (business minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution (business minutes)"), null=True, blank=True
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("calendar"),
+        help_text=_("Empty: the ticket's queue's calendar, or the default calendar."),
+    )
+    pause_on_waiting = models.BooleanField(_("pause while waiting on the contact"), default=True)
+    pause_on_hold = models.BooleanField(_("pause while on hold"), default=True)
+    warning_minutes = models.PositiveIntegerField(
+        _("warn this many business minutes before"), default=30
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SLAEvent(models.Model):
+    """A warning sent or a breach recorded for one target of a ticket. Unique, so that two
+    workers checking at once do it once."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", _("Warning")
+        BREACH = "breach", _("Breach")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=16, choices=SLATarget.choices)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "target", "kind"], name="slaevent_unique")
+        ]
 
 
 # --- Recurring tickets --------------------------------------------------------------------------

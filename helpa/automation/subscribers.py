@@ -23,15 +23,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from helpa.lib import events
 from helpa.mail.parsing import ParsedMail
 from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Ticket
 
-from . import demo_templates, engine
-from .models import Event, Rule, RuleAction, RuleLine
+from . import demo_sla, demo_templates, engine, sla
+from .models import (
+    BusinessCalendar,
+    CalendarException,
+    CalendarQueue,
+    Event,
+    Rule,
+    RuleAction,
+    RuleLine,
+    SLAPolicy,
+)
 
 log = logging.getLogger(__name__)
 _local = threading.local()
@@ -75,6 +84,13 @@ def run_rules(
             facts.from_names = [author.name] if author.name else []
     evaluation = engine.evaluate(rules, facts)
     return engine.apply(evaluation, ticket, event=event, update_caller=update_caller)
+
+
+# Before the rules: a rule that changes the new ticket (its priority, say) then moves the SLA
+# due times along through "ticket.changed", from the ones written here.
+@events.subscribe("ticket.created", when="inside")
+def sla_on_new_ticket(ticket: Ticket, **_payload: Any) -> None:
+    sla.on_created(ticket)
 
 
 @events.subscribe("ticket.created", when="inside")
@@ -180,4 +196,28 @@ def _take_mail(ticket: Ticket, is_new: bool) -> ParsedMail | None:
     return None
 
 
+# --- SLA: due times on ticket events, in the change's transaction (see sla.py) ------------------
+
+
+@events.subscribe("ticket.changed", when="inside")
+def sla_on_change(ticket: Ticket, fields: list[str], **_payload: Any) -> None:
+    sla.on_changed(ticket, fields)
+
+
+@events.subscribe("ticket.article_added", when="inside")
+def sla_on_message(ticket: Ticket, article: Article, **_payload: Any) -> None:
+    sla.on_article_added(ticket, article)
+
+
+@receiver([post_save, post_delete], sender=SLAPolicy)
+@receiver([post_save, post_delete], sender=BusinessCalendar)
+@receiver([post_save, post_delete], sender=CalendarException)
+@receiver([post_save, post_delete], sender=CalendarQueue)
+@receiver(m2m_changed, sender=SLAPolicy.queues.through)
+@receiver(m2m_changed, sender=SLAPolicy.companies.through)
+def forget_cached_sla(**_kwargs: Any) -> None:
+    sla.forget()
+
+
+events.subscribe("demo_data.loaded", when="inside")(demo_sla.load)
 events.subscribe("demo_data.loaded", when="inside")(demo_templates.load)

@@ -22,6 +22,16 @@ def run_time_rules_now() -> int:
 
 
 @db_periodic_task(crontab(minute="*"))
+@lock_task("automation-sla")
+def check_sla_every_minute() -> int:
+    """SLA warnings and breaches (sla.check). The unique SLAEvent rows keep two workers from
+    sending one warning twice even without the lock."""
+    from .sla import check
+
+    return check()
+
+
+@db_periodic_task(crontab(minute="*"))
 def open_recurring_tickets_every_minute() -> int:
     """No lock needed: each due time is a unique row, so two workers act on it once."""
     from .recurring import run_due

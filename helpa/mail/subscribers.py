@@ -9,6 +9,7 @@ logged, never turned into an error for the change that caused it.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -133,3 +134,18 @@ def mail_the_alarm(
         text=body,
         ticket=ticket,
     )
+
+
+@events.subscribe("automation.sla_warning", when="inside")
+def mail_the_sla_warning(
+    ticket: Ticket,
+    target_text: str,
+    due_at: datetime,
+    recipients: list[User],
+    **_payload: Any,
+) -> None:
+    """An SLA warning to each colleague it names, written with the warning's claim (sla.check),
+    so a warning is mailed once or not at all."""
+    for user in recipients:
+        subject, text = texts.sla_warning(ticket, target_text, due_at, user.language)
+        outbound.queue_agent_notice(ticket, user, subject, text)

@@ -184,3 +184,20 @@ def alarm(ticket: Ticket, rule: str, text: str) -> tuple[str, str]:
         intro = _("The rule “%(rule)s” raised an alarm on ticket %(number)s (%(title)s).") % values
     parts = [intro, text.strip(), ticket_link(ticket)]
     return subject, "\n\n".join(p for p in parts if p) + "\n"
+
+
+def sla_warning(
+    ticket: Ticket, target_text: str, due_at: datetime, language: str
+) -> tuple[str, str]:
+    """An SLA target about to be missed (to the owner and the team leads). `target_text` is an
+    untranslated label ("First response"), translated here."""
+    with override(language or settings.LANGUAGE_CODE):
+        values = {
+            "target": _(target_text),
+            "title": ticket.title,
+            "number": ticket.display_number,
+            "due": timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M"),
+        }
+        subject = _("SLA warning: %(title)s") % values
+        intro = _("%(target)s on ticket %(number)s (%(title)s) is due at %(due)s.") % values
+    return subject, f"{intro}\n\n{ticket_link(ticket)}\n"

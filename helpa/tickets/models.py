@@ -235,6 +235,15 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # SLA, written by automation on ticket events (see automation/sla.py): when each pending
+    # target is due, the nearest of them (the overview sorts by it), when its warning begins,
+    # and since when the clock stands still (Waiting, On hold). Null: no pending target.
+    first_response_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_response_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True, editable=False)
+    sla_warning_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_paused_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -262,6 +271,17 @@ class Ticket(models.Model):
                 condition=Q(status__in=["new", "open", "waiting", "on_hold"]),
             ),
             models.Index(fields=["-updated_at"], name="ticket_updated_idx"),
+            # The overview's "time left" sort and the SLA job's "which warnings are due now".
+            models.Index(
+                fields=["sla_due_at"],
+                name="ticket_sla_due_idx",
+                condition=Q(status__in=["new", "open", "waiting", "on_hold"]),
+            ),
+            models.Index(
+                fields=["sla_warning_at"],
+                name="ticket_sla_warning_idx",
+                condition=Q(status__in=["new", "open", "waiting", "on_hold"]),
+            ),
             models.Index(fields=["status", "-updated_at"], name="ticket_status_idx"),
             models.Index(
                 fields=["on_hold_until"],
@@ -406,6 +426,7 @@ class Notification(models.Model):
         ASSIGNED = "assigned", _("Assigned to you")
         CHANGED = "changed", _("Changed")
         REPLIED = "replied", _("New message")
+        SLA = "sla", _("SLA")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")

@@ -49,6 +49,9 @@ SORTS = {
     # Tickets without a due date last in both directions (SQLite would put them first).
     "due": F("due_at").asc(nulls_last=True),
     "-due": F("due_at").desc(nulls_last=True),
+    # Time left to the nearest SLA target (see automation/sla.py); tickets without one last.
+    "sla": F("sla_due_at").asc(nulls_last=True),
+    "-sla": F("sla_due_at").desc(nulls_last=True),
     "title": "title",
     "-title": "-title",
     "status": "status",

@@ -68,6 +68,8 @@ def _build_field_labels() -> dict[str, str]:
         # Written by the mail channel when an agent moves a wrongly threaded mail.
         "mail_moved_out": _("Mail moved to another ticket"),
         "mail_moved_in": _("Mail moved here"),
+        # Written by the SLA job (automation/sla.py) when a target is missed.
+        "sla_breached": _("SLA breached"),
     }
 
 
@@ -83,6 +85,13 @@ def history_value(value: str, field: str) -> str:
         return str(Status(value).label)
     if field == "priority" and value.isdigit() and int(value) in Priority.values:
         return str(Priority(int(value)).label)
+    if field == "sla_breached":
+        targets = {
+            "first_response": _("First response"),
+            "next_response": _("Next response"),
+            "resolution": _("Resolution"),
+        }
+        return targets.get(value, value)
     if field == "is_draft":
         return _("yes") if value == "yes" else _("no") if value == "no" else value
     return value
@@ -168,6 +177,47 @@ def _minute(value: datetime) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
+def _duration(minutes: int) -> str:
+    days, rest = divmod(abs(minutes), 24 * 60)
+    hours, mins = divmod(rest, 60)
+    sign = "−" if minutes < 0 else ""
+    if days:
+        return f"{sign}{days} d {hours} h"
+    return f"{sign}{hours} h {mins:02d} min" if hours else f"{sign}{mins} min"
+
+
+def sla_state(ticket: Any, now: datetime) -> str:
+    """ok, warning, breached or paused: how the nearest SLA target stands (see automation/sla.py,
+    which keeps the ticket's SLA columns)."""
+    if ticket.sla_due_at is None:
+        return ""
+    if ticket.sla_paused_at is not None:
+        return "paused"
+    if ticket.sla_due_at <= now:
+        return "breached"
+    if ticket.sla_warning_at is not None and ticket.sla_warning_at <= now:
+        return "warning"
+    return "ok"
+
+
+def _sla_cell(ticket: Any, label: str) -> str:
+    """Time left to the nearest SLA target, coloured by its state; empty without a target."""
+    due = ticket.sla_due_at
+    if due is None:
+        return f'<td data-label="{_e(label)}"></td>'
+    now = timezone.now()
+    state = sla_state(ticket, now)
+    if state == "paused":
+        text = _("Paused")
+    else:
+        text = _duration(int((due - now).total_seconds() // 60))
+    return (
+        f'<td data-label="{_e(label)}" class="sla sla-{state}" data-sla="{state}">'
+        f'<time datetime="{timezone.localtime(due).isoformat()}" title="{_minute(due)}">'
+        f"{_e(text)}</time></td>"
+    )
+
+
 @register.simple_tag(takes_context=True)
 def overview_row(context: Any, ticket: Any, row_error: str = "") -> str:
     """One row of the overview, built in Python: a template costs about half a millisecond a
@@ -194,7 +244,37 @@ def overview_row(context: Any, ticket: Any, row_error: str = "") -> str:
         f'<td data-label="{_e(labels["queue"])}">{_e(ticket.queue)}</td>'
         f'<td data-label="{_e(labels["due"])}" class="{"overdue-text" if overdue else ""}">'
         f"{_minute(ticket.due_at) if ticket.due_at else ''}</td>"
+        f"{_sla_cell(ticket, labels.get('sla') or _('SLA'))}"
         f'<td data-label="{_e(labels["changed"])}" class="muted"><time datetime="'
         f'{timezone.localtime(ticket.updated_at).isoformat()}">{_minute(ticket.updated_at)}'
         f"</time></td></tr>"
     )
+
+
+@register.simple_tag
+def sla_targets(ticket: Any) -> list[dict[str, Any]]:
+    """The ticket's pending SLA targets for its page: name, due time, state and time left."""
+    now = timezone.now()
+    paused = ticket.sla_paused_at is not None
+    targets = []
+    for label, due in (
+        (_("First response"), ticket.first_response_due_at),
+        (_("Next response"), ticket.next_response_due_at),
+        (_("Resolution"), ticket.resolution_due_at),
+    ):
+        if due is None:
+            continue
+        state = "paused" if paused else "breached" if due <= now else "ok"
+        if state == "ok" and due == ticket.sla_due_at and sla_state(ticket, now) == "warning":
+            state = "warning"
+        targets.append(
+            {
+                "label": label,
+                "due": due,
+                "state": state,
+                "left": _("Paused")
+                if paused
+                else _duration(int((due - now).total_seconds() // 60)),
+            }
+        )
+    return targets
