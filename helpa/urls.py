@@ -21,6 +21,7 @@ urlpatterns = [
     path("language/", account_views.set_language, name="set_language"),
     path("", include("helpa.tickets.urls")),
     path("settings/rules/", include("helpa.automation.urls")),
+    path("settings/retention/", include("helpa.automation.urls_retention")),
     path("settings/", include("helpa.administration.urls")),
     path("mail/", include("helpa.mail.urls")),
     path("portal/", include("helpa.portal.urls")),

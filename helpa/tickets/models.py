@@ -235,6 +235,10 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Retention (automation/retention.py) never deletes or anonymises a ticket on legal hold.
+    legal_hold = models.BooleanField(_("legal hold"), default=False)
+    # Set when retention replaced the ticket's personal data: kept for statistics only.
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -275,6 +279,12 @@ class Ticket(models.Model):
                 fields=["parent", "number"],
                 name="ticket_children_idx",
                 condition=Q(parent__isnull=False),
+            ),
+            # Retention's daily question: a queue's tickets closed before a date.
+            models.Index(
+                fields=["queue", "closed_at"],
+                name="ticket_closed_idx",
+                condition=Q(status="closed"),
             ),
         ]
 

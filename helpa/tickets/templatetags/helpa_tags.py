@@ -68,6 +68,10 @@ def _build_field_labels() -> dict[str, str]:
         # Written by the mail channel when an agent moves a wrongly threaded mail.
         "mail_moved_out": _("Mail moved to another ticket"),
         "mail_moved_in": _("Mail moved here"),
+        # Written by reminders and retention (automation).
+        "legal_hold": _("Legal hold"),
+        "reminder_sent": _("Reminder mailed to the contact"),
+        "anonymised": _("Anonymised"),
     }
 
 
@@ -83,7 +87,7 @@ def history_value(value: str, field: str) -> str:
         return str(Status(value).label)
     if field == "priority" and value.isdigit() and int(value) in Priority.values:
         return str(Priority(int(value)).label)
-    if field == "is_draft":
+    if field in ("is_draft", "legal_hold"):
         return _("yes") if value == "yes" else _("no") if value == "no" else value
     return value
 
