@@ -23,6 +23,7 @@ urlpatterns = [
     path("settings/rules/", include("helpa.automation.urls")),
     path("settings/sla/", include("helpa.automation.urls_sla")),
     path("", include("helpa.automation.urls_templates")),
+    path("settings/retention/", include("helpa.automation.urls_retention")),
     path("settings/", include("helpa.administration.urls")),
     path("mail/", include("helpa.mail.urls")),
     path("portal/", include("helpa.portal.urls")),

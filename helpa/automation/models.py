@@ -586,3 +586,117 @@ class RecurringRun(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["schedule", "due_at"], name="recurringrun_unique")
         ]
+
+
+# --- Reminders, auto-resolve and retention (per queue) ----------------------------------------
+
+
+class RetentionAction(models.TextChoices):
+    ANONYMISE = "anonymise", _("Anonymise (keep for statistics)")
+    DELETE = "delete", _("Delete")
+
+
+class QueuePolicy(models.Model):
+    """A queue's reminders and retention. No row, or an empty number: that part is off."""
+
+    queue = models.OneToOneField(
+        Queue, on_delete=models.CASCADE, related_name="policy", verbose_name=_("queue")
+    )
+    remind_after_days = models.PositiveIntegerField(
+        _("remind after (days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Mail the contact a reminder when a ticket has waited on them this many days. "
+            "Empty: no reminders."
+        ),
+    )
+    resolve_after_days = models.PositiveIntegerField(
+        _("resolve after (more days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Resolve the ticket when the contact has not answered this many days after the "
+            "reminder. Empty: never automatically."
+        ),
+    )
+    reminder_text = models.TextField(
+        _("reminder text"),
+        blank=True,
+        help_text=_("Placeholders: {number}, {title}, {link}. Empty: the standard text."),
+    )
+    retention_days = models.PositiveIntegerField(
+        _("retention (days after closing)"),
+        null=True,
+        blank=True,
+        help_text=_("Remove tickets closed longer ago than this. Empty: keep them for ever."),
+    )
+    retention_action = models.CharField(
+        _("then"),
+        max_length=10,
+        choices=RetentionAction.choices,
+        default=RetentionAction.ANONYMISE,
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("queue reminders and retention")
+
+    def __str__(self) -> str:
+        return str(self.queue)
+
+    @property
+    def reminders_on(self) -> bool:
+        return bool(self.remind_after_days)
+
+    @property
+    def retention_on(self) -> bool:
+        return bool(self.retention_days)
+
+
+class Reminder(models.Model):
+    """One wait of a ticket on its contact that was reminded: unique per ticket and wait (the
+    moment the ticket entered Waiting), so two workers remind once and a new wait may remind
+    again. `mail` is None when no mail could go out (no address, the address bounced, the
+    automatic-mail caps): such a wait is not resolved automatically. `done_at`: the countdown
+    to resolving ended (resolved, or the wait was found over)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    wait_started_at = models.DateTimeField()
+    reminded_at = models.DateTimeField(default=timezone.now)
+    mail = models.ForeignKey(
+        "mail.OutgoingMail", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "wait_started_at"], name="reminder_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["reminded_at"],
+                name="reminder_open_idx",
+                condition=Q(done_at__isnull=True, mail__isnull=False),
+            )
+        ]
+
+
+class RetentionRun(models.Model):
+    """What one retention run did to one queue: counts and dates, never what the tickets said."""
+
+    queue = models.ForeignKey(
+        Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    queue_name = models.CharField(_("queue"), max_length=100)
+    action = models.CharField(_("action"), max_length=10, choices=RetentionAction.choices)
+    closed_before = models.DateTimeField(_("closed before"))
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    count = models.PositiveIntegerField(_("tickets"), default=0)
+    held = models.PositiveIntegerField(_("kept on legal hold"), default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")

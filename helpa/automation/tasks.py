@@ -1,4 +1,5 @@
-"""The worker's rule job: time rules every minute."""
+"""The worker's automation jobs: time rules every minute, reminders every five minutes,
+retention every night."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
@@ -37,3 +38,24 @@ def open_recurring_tickets_every_minute() -> int:
     from .recurring import run_due
 
     return run_due()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("automation-reminders")
+def send_reminders_every_five_minutes() -> int:
+    """Reminders to contacts who keep a ticket waiting, and the automatic resolving after them.
+    The unique reminder row per wait and the claimed countdown keep two workers from doing
+    anything twice even without the lock."""
+    from .reminders import run_reminders
+
+    outcome = run_reminders()
+    return outcome.reminded + outcome.resolved
+
+
+@db_periodic_task(crontab(hour="3", minute="40"))
+@lock_task("automation-retention")
+def run_retention_daily() -> int:
+    """Delete or anonymise the tickets past their queue's retention, at night."""
+    from .retention import run_retention
+
+    return sum(result.count for result in run_retention())

@@ -11,6 +11,8 @@ class CompanyDomainInline(admin.TabularInline):
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
     inlines = [CompanyDomainInline]
+    list_display = ["name", "customer_number", "legal_hold"]
+    list_filter = ["legal_hold"]
     search_fields = ["name", "customer_number", "domains__domain"]
 
 

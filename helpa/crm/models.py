@@ -18,6 +18,12 @@ class Company(models.Model):
     portal_shares_tickets = models.BooleanField(
         _("colleagues see each other's tickets in the portal"), default=False
     )
+    # Retention never deletes or anonymises the tickets of a company on legal hold.
+    legal_hold = models.BooleanField(
+        _("legal hold"),
+        default=False,
+        help_text=_("Keep every ticket of this company: retention skips them."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -379,6 +379,7 @@ class OutgoingMail(models.Model):
         NOTICE = "notice", _("Notice to a contact")
         AGENT = "agent", _("Notice to an agent")
         REJECTION = "rejection", _("Rejection")
+        REMINDER = "reminder", _("Reminder to a contact")
 
     class State(models.TextChoices):
         DRAFT = "draft", _("Waiting for confirmation")

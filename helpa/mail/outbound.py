@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 AUTOMATIC_KINDS = {OutgoingMail.Kind.AUTO_REPLY, OutgoingMail.Kind.REJECTION}
 # Notices Helpa writes for one reader (a link to a reply, an assignment, a mention) are
 # "auto-generated" (RFC 3834): the reader's own auto-responder must not answer them.
-GENERATED_KINDS = {OutgoingMail.Kind.NOTICE, OutgoingMail.Kind.AGENT}
+GENERATED_KINDS = {OutgoingMail.Kind.NOTICE, OutgoingMail.Kind.AGENT, OutgoingMail.Kind.REMINDER}
 # An address as it may stand in an envelope and a header: no white space, no control character,
 # none of the characters that end an address — whatever a contact record or a received mail
 # held, an address can add no header and no SMTP command.
@@ -440,7 +440,12 @@ def _wake_the_sender() -> None:
 # --- Replies and notices to contacts -----------------------------------------------------------
 
 # Mail a contact receives on a ticket: what their mail client threads, and what References name.
-CONTACT_KINDS = [OutgoingMail.Kind.REPLY, OutgoingMail.Kind.NOTICE, OutgoingMail.Kind.AUTO_REPLY]
+CONTACT_KINDS = [
+    OutgoingMail.Kind.REPLY,
+    OutgoingMail.Kind.NOTICE,
+    OutgoingMail.Kind.AUTO_REPLY,
+    OutgoingMail.Kind.REMINDER,
+]
 _REPLY_PREFIX = re.compile(r"^\s*(re|sv|aw|vs|antw)\s*:", re.IGNORECASE)
 
 

@@ -16,14 +16,15 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpa.accounts.models import User
+from helpa.accounts.models import Role, User
 from helpa.crm.models import Contact
 from helpa.lib import events
+from helpa.lib.files import delete_files_on_commit
 from helpa.lib.html import html_to_text, sanitize_html
 
 from . import search
@@ -34,6 +35,7 @@ from .models import (
     Attachment,
     Channel,
     HistoryEntry,
+    Notification,
     NumberSeries,
     Queue,
     Status,
@@ -581,3 +583,153 @@ def wake_on_hold_tickets(now: datetime | None = None) -> int:
             update_ticket(WAKE_ACTOR, ticket, {"status": Status.OPEN})
             woken += 1
     return woken
+
+
+# --- Legal hold, anonymising and deleting (retention) -------------------------------------------
+
+
+@transaction.atomic
+def set_legal_hold(actor: User | Actor | None, ticket: Ticket, hold: bool) -> Ticket:
+    """Put a ticket on legal hold (retention never removes it) or release it. Not through
+    `update_ticket`: the hold is no part of the ticket's work, and a closed ticket without an
+    owner (a request its customer withdrew) may be held too."""
+    who = as_actor(actor)
+    current = _lock(ticket)
+    if current.legal_hold == hold:
+        return current
+    current.legal_hold = hold
+    current.version += 1
+    current.save(update_fields=["legal_hold", "version"])
+    HistoryEntry.objects.create(
+        ticket=current,
+        actor=who.user,
+        actor_name=who.name,
+        field="legal_hold",
+        old_value=value_for_history(not hold),
+        new_value=value_for_history(hold),
+        version=current.version,
+    )
+    return current
+
+
+@transaction.atomic
+def record_event(
+    actor: User | Actor | None, ticket: Ticket, field: str, new_value: str = ""
+) -> HistoryEntry:
+    """Write something that happened to a ticket without changing a field (a reminder mailed
+    by a job) into its history."""
+    who = as_actor(actor)
+    return HistoryEntry.objects.create(
+        ticket=ticket,
+        actor=who.user,
+        actor_name=who.name,
+        field=field,
+        new_value=new_value,
+        version=Ticket.objects.values_list("version", flat=True).get(pk=ticket.pk),
+    )
+
+
+REMOVED = "[removed]"
+# History entries whose values name no outside person (codes, queues, teams, colleagues):
+# anonymising keeps them for statistics. Every other value becomes REMOVED.
+IMPERSONAL_HISTORY = {
+    "created",
+    "status",
+    "priority",
+    "type",
+    "category",
+    "queue",
+    "team",
+    "owner",
+    "due_at",
+    "hidden_until",
+    "on_hold_until",
+    "is_draft",
+    "legal_hold",
+    "child_added",
+    "closed_with_parent",
+    "reminder_sent",
+    "anonymised",
+}
+
+
+def _is_machine_name(name: str) -> bool:
+    """An actor or author name Helpa wrote for one of its own parts, not a person's."""
+    return name in ("", "Helpa", "Mail", REMOVED) or name.startswith(("Helpa ", "Rule: "))
+
+
+@transaction.atomic
+def anonymise_ticket(actor: User | Actor | None, ticket: Ticket) -> Ticket:
+    """Keep a ticket for statistics (queue, type, category, statuses, dates, owner, time
+    spent) but nothing that tells who asked or what about: title, description and the thread's
+    texts become REMOVED, the contact is dropped, customers' names and logins are cut from the
+    thread and the history, files are deleted (after commit), notifications go. The mail
+    channel's copies (raw messages) are its own to remove (see automation/retention.py)."""
+    who = as_actor(actor)
+    current = _lock(ticket)
+    now = timezone.now()
+    current.title = REMOVED
+    current.description = ""
+    current.description_text = ""
+    current.contact = None
+    current.anonymised_at = now
+    current.version += 1
+    current.save(
+        update_fields=[
+            "title",
+            "description",
+            "description_text",
+            "contact",
+            "anonymised_at",
+            "version",
+        ]
+    )
+    articles = Article.objects.filter(ticket=current)
+    articles.filter(author__role=Role.CUSTOMER).update(author=None)
+    articles.filter(author__isnull=True).filter(
+        Q(kind=ArticleKind.CUSTOMER) | Q(author_contact__isnull=False)
+    ).update(author_name=REMOVED)
+    articles.update(body_html=f"<p>{REMOVED}</p>", body_text=REMOVED, author_contact=None)
+
+    files = Attachment.objects.filter(ticket=current)
+    storage = Attachment._meta.get_field("file").storage
+    delete_files_on_commit(storage, list(files.values_list("file", flat=True)))
+    files.delete()
+
+    history = HistoryEntry.objects.filter(ticket=current)
+    history.filter(actor__role=Role.CUSTOMER).update(actor=None, actor_name=REMOVED)
+    for entry in history.filter(actor__isnull=True).exclude(actor_name=REMOVED).only("actor_name"):
+        if not _is_machine_name(entry.actor_name):
+            HistoryEntry.objects.filter(pk=entry.pk).update(actor_name=REMOVED)
+    personal = history.exclude(field__in=IMPERSONAL_HISTORY)
+    personal.exclude(old_value="").update(old_value=REMOVED)
+    personal.exclude(new_value="").update(new_value=REMOVED)
+    Notification.objects.filter(ticket=current).delete()
+    HistoryEntry.objects.create(
+        ticket=current,
+        actor=who.user,
+        actor_name=who.name,
+        field="anonymised",
+        version=current.version,
+        created_at=now,
+    )
+    search.reindex_ticket(current.id)
+    return current
+
+
+@transaction.atomic
+def delete_tickets(ticket_ids: Sequence[int]) -> int:
+    """Delete tickets for good: thread, history, files (after commit), search entries. For
+    retention; nothing of a deleted ticket stays to record who deleted it (the retention log
+    counts them). Sub-tickets of a deleted ticket stay, without their parent. Returns how many
+    tickets were deleted."""
+    ids = list(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    storage = Attachment._meta.get_field("file").storage
+    delete_files_on_commit(
+        storage, list(Attachment.objects.filter(ticket_id__in=ids).values_list("file", flat=True))
+    )
+    search.forget_tickets(ids)
+    _total, per_model = Ticket.objects.filter(pk__in=ids).delete()
+    return per_model.get(Ticket._meta.label, 0)

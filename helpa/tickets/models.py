@@ -244,6 +244,10 @@ class Ticket(models.Model):
     sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True, editable=False)
     sla_warning_at = models.DateTimeField(null=True, blank=True, editable=False)
     sla_paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Retention (automation/retention.py) never deletes or anonymises a ticket on legal hold.
+    legal_hold = models.BooleanField(_("legal hold"), default=False)
+    # Set when retention replaced the ticket's personal data: kept for statistics only.
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -295,6 +299,12 @@ class Ticket(models.Model):
                 fields=["parent", "number"],
                 name="ticket_children_idx",
                 condition=Q(parent__isnull=False),
+            ),
+            # Retention's daily question: a queue's tickets closed before a date.
+            models.Index(
+                fields=["queue", "closed_at"],
+                name="ticket_closed_idx",
+                condition=Q(status="closed"),
             ),
         ]
 

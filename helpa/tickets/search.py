@@ -73,6 +73,16 @@ def index_document(ticket_id: int, title: str, rest: str, *, new: bool = False) 
             )
 
 
+def forget_tickets(ticket_ids: list[int]) -> None:
+    """Drop deleted tickets' entries (SQLite's FTS5 table is not tied to the ticket rows;
+    PostgreSQL's column goes with the row)."""
+    if connection.vendor == "postgresql" or not ticket_ids:
+        return
+    with connection.cursor() as cursor:
+        marks = ", ".join(["%s"] * len(ticket_ids))
+        cursor.execute(f"DELETE FROM tickets_ticket_fts WHERE rowid IN ({marks})", ticket_ids)
+
+
 def _fts5_query(text: str) -> str:
     """Every word must occur, each also as a prefix ("faktur" finds "fakturan")."""
     words = _WORD.findall(text)

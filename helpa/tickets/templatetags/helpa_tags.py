@@ -70,6 +70,10 @@ def _build_field_labels() -> dict[str, str]:
         "mail_moved_in": _("Mail moved here"),
         # Written by the SLA job (automation/sla.py) when a target is missed.
         "sla_breached": _("SLA breached"),
+        # Written by reminders and retention (automation).
+        "legal_hold": _("Legal hold"),
+        "reminder_sent": _("Reminder mailed to the contact"),
+        "anonymised": _("Anonymised"),
     }
 
 
@@ -92,7 +96,7 @@ def history_value(value: str, field: str) -> str:
             "resolution": _("Resolution"),
         }
         return targets.get(value, value)
-    if field == "is_draft":
+    if field in ("is_draft", "legal_hold"):
         return _("yes") if value == "yes" else _("no") if value == "no" else value
     return value
 
