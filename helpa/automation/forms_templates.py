@@ -15,7 +15,7 @@ from helpa.lib.html import sanitize_html
 from helpa.tickets.models import Status
 
 from .actions import PLACEHOLDERS, sub_template_cycle, unknown_placeholders
-from .models import CannedResponse, RecurringTicket, SubTicketTemplate, TicketTemplate
+from .models import CannedResponse, RecurringTicket, SubTicketTemplate, TicketTemplate, Weekday
 
 
 class TicketTemplateForm(forms.ModelForm):
@@ -134,23 +134,12 @@ class CannedResponseForm(forms.ModelForm):
         return data
 
 
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
-]
-
-
 class RecurringTicketForm(forms.ModelForm):
     """A schedule that opens a ticket from a template."""
 
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Weekdays"),
-        choices=WEEKDAYS,
+        choices=Weekday.choices,
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,

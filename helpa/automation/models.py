@@ -342,6 +342,18 @@ class CannedResponse(models.Model):
         return self.name
 
 
+class Weekday(models.IntegerChoices):
+    """Python's numbering (date.weekday()): Monday is 0."""
+
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
 # --- Business calendars and SLA -----------------------------------------------------------------
 
 
@@ -409,15 +421,7 @@ class CalendarException(models.Model):
         _("weekday"),
         null=True,
         blank=True,
-        choices=[
-            (0, _("Monday")),
-            (1, _("Tuesday")),
-            (2, _("Wednesday")),
-            (3, _("Thursday")),
-            (4, _("Friday")),
-            (5, _("Saturday")),
-            (6, _("Sunday")),
-        ],
+        choices=Weekday.choices,
     )
     start_time = models.TimeField(_("from"), null=True, blank=True)
     end_time = models.TimeField(_("to"), null=True, blank=True)

@@ -93,8 +93,8 @@ def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(
             request,
             _(
-                "“%(name)s” is a sub-ticket of another template or is used by a rule: "
-                "remove it there first, or switch it off."
+                "“%(name)s” is a sub-ticket of another template, or a rule or a recurring "
+                "schedule uses it: remove it there first, or switch it off."
             )
             % {"name": template.name},
         )
