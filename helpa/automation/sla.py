@@ -559,3 +559,22 @@ def time_left(ticket: Ticket, now: datetime | None = None) -> timedelta | None:
     if ticket.sla_due_at is None:
         return None
     return ticket.sla_due_at - (now or timezone.now())
+
+
+def rework_active_tickets(batch: int = 500) -> int:
+    """Work out every active ticket's SLA columns again, after an admin changed the policies or
+    calendars (views_sla queues this for the worker). Returns how many tickets changed. Time
+    already spent paused is not counted back in; new pauses count from now on."""
+    forget()
+    changed = 0
+    last_id = 0
+    while True:
+        tickets = list(Ticket.objects.filter(active_q(), pk__gt=last_id).order_by("pk")[:batch])
+        if not tickets:
+            return changed
+        with transaction.atomic():
+            for ticket in tickets:
+                before = _current(ticket)
+                _write(ticket, work_out(ticket))
+                changed += _current(ticket) != before
+        last_id = tickets[-1].pk

@@ -59,3 +59,11 @@ def run_retention_daily() -> int:
     from .retention import run_retention
 
     return sum(result.count for result in run_retention())
+
+
+@db_task()
+def rework_sla_of_active_tickets() -> int:
+    """After an admin changed the SLA policies or calendars: the active tickets' due times."""
+    from .sla import rework_active_tickets
+
+    return rework_active_tickets()

@@ -15,7 +15,7 @@ from helpa.accounts.permissions import admin_required
 from helpa.administration.views import SECTIONS
 from helpa.tickets.models import Priority
 
-from . import sla
+from . import sla, tasks
 from .calendars import format_ranges
 from .forms_sla import (
     CalendarForm,
@@ -25,6 +25,11 @@ from .forms_sla import (
     exceptions_from,
 )
 from .models import BusinessCalendar, CalendarException, CalendarQueue, SLAPolicy
+
+
+def _rework_after_commit() -> None:
+    """The active tickets' due times follow the new policies and calendars (in the worker)."""
+    transaction.on_commit(tasks.rework_sla_of_active_tickets)
 
 
 def _render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
@@ -66,6 +71,7 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         exceptions = ExceptionFormSet(request.POST, prefix="exceptions")
         if form.is_valid() and exceptions.is_valid():
             saved = _save_calendar(form, exceptions)
+            _rework_after_commit()
             messages.success(request, _("The calendar is saved."))
             return redirect("sla:calendar_edit", saved.pk)
     else:
@@ -117,6 +123,7 @@ def calendar_delete(request: HttpRequest, pk: int) -> HttpResponse:
             % {"name": calendar.name},
         )
         return redirect("sla:calendar_edit", calendar.pk)
+    _rework_after_commit()
     messages.success(request, _("“%(name)s” is deleted.") % {"name": calendar.name})
     return redirect("sla:overview")
 
@@ -132,6 +139,7 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 saved.updated_at = timezone.now()
                 saved.save()
                 form.save_m2m()
+            _rework_after_commit()
             messages.success(request, _("The SLA policy is saved."))
             return redirect("sla:policy_edit", saved.pk)
     else:
@@ -150,5 +158,6 @@ def _next_position() -> int:
 def policy_delete(request: HttpRequest, pk: int) -> HttpResponse:
     policy = get_object_or_404(SLAPolicy, pk=pk)
     policy.delete()
+    _rework_after_commit()
     messages.success(request, _("“%(name)s” is deleted.") % {"name": policy.name})
     return redirect("sla:overview")

@@ -566,6 +566,31 @@ def test_an_admin_makes_a_policy(
     assert not SLAPolicy.objects.exists()
 
 
+def test_a_changed_policy_reaches_the_open_tickets(
+    ada_client: Client, policies, alice, queue_support, django_capture_on_commit_callbacks
+) -> None:
+    high, _standard = policies
+    with time_machine.travel(WEDNESDAY_9, tick=False):
+        urgent = _open(alice, queue_support, priority=Priority.HIGH)
+        done = _open(alice, queue_support, priority=Priority.HIGH)
+        actions.set_status(alice, done, Status.CLOSED)
+    assert _reload(urgent).first_response_due_at == at(2025, 3, 5, 10)
+    with (
+        time_machine.travel(at(2025, 3, 5, 9, 5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = ada_client.post(
+            reverse("sla:policy_edit", args=[high.pk]),
+            _policy_post(name="High", position="1", first_response_minutes="120"),
+        )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    high.refresh_from_db()
+    assert high.first_response_minutes == 120
+    # Two business hours from its creation now (the worker ran it: immediate in tests).
+    assert _reload(urgent).first_response_due_at == at(2025, 3, 5, 11)
+    assert _reload(done).first_response_due_at is None  # closed tickets are left alone
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
