@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import Role, Team, User
+from helpa.crm.models import Brand
 from helpa.tickets.models import Category, HelpdeskSettings, Queue, TicketType
 
 
 class QueueForm(forms.ModelForm):
     class Meta:
         model = Queue
-        fields = ["name", "slug", "teams", "is_active"]
+        fields = ["name", "slug", "brand", "teams", "is_active"]
         widgets = {"teams": forms.CheckboxSelectMultiple}
 
 
@@ -54,6 +56,16 @@ class AgentForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         label=_("Teams"),
     )
+    brands = forms.ModelMultipleChoiceField(
+        queryset=Brand.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Limited to brands"),
+        help_text=_(
+            "Empty: every brand. Else the agent sees only the tickets, companies and contacts "
+            "of these brands and of no brand. Admins always see everything."
+        ),
+    )
 
     class Meta:
         model = User
@@ -72,6 +84,7 @@ class AgentForm(forms.ModelForm):
         ]
         if self.instance.pk:
             self.fields["teams"].initial = self.instance.teams.all()
+            self.fields["brands"].initial = self.instance.brand_limits.all()
         else:
             self.fields["password"].required = True
 
@@ -84,7 +97,77 @@ class AgentForm(forms.ModelForm):
             user.set_password(self.cleaned_data["password"])
         user.save()
         user.teams.set(self.cleaned_data["teams"])
+        user.brand_limits.set(self.cleaned_data["brands"])
         return user
+
+
+LOGO_MAX_BYTES = 512 * 1024
+
+
+def logo_type(head: bytes) -> str | None:
+    """The content type of a PNG, JPEG or WebP image from its first bytes, else None. SVG and
+    anything else are refused: an SVG can carry script."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+class BrandForm(forms.ModelForm):
+    class Meta:
+        model = Brand
+        fields = [
+            "code",
+            "name",
+            "sender_address",
+            "sender_name",
+            "closing_greeting",
+            "signature",
+            "agent_instructions",
+            "logo",
+            "primary_colour",
+            "accent_colour",
+        ]
+        widgets = {
+            "closing_greeting": forms.Textarea(attrs={"rows": 2}),
+            "signature": forms.Textarea(attrs={"rows": 4}),
+            "agent_instructions": forms.Textarea(attrs={"rows": 3}),
+            "primary_colour": forms.TextInput(attrs={"placeholder": "#1f5fae"}),
+            "accent_colour": forms.TextInput(attrs={"placeholder": "#e8f0fb"}),
+        }
+        help_texts = {
+            "code": _(
+                "A brand is a client organisation the desk answers for (a svarsställe). "
+                "Its id: at most 8 letters and digits, e.g. ACME."
+            ),
+        }
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip().upper()
+        taken = Brand.objects.filter(code__iexact=code).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(
+                _("The id %(code)s is already used by another brand.") % {"code": code}
+            )
+        return code
+
+    def clean_sender_address(self) -> str:
+        return self.cleaned_data["sender_address"].strip().lower()
+
+    def clean_logo(self) -> Any:
+        logo = self.cleaned_data.get("logo")
+        if not isinstance(logo, UploadedFile):  # unchanged or cleared
+            return logo
+        if logo.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(_("The logo may be at most 512 KB."))
+        head = logo.read(16)
+        logo.seek(0)
+        if logo_type(head) is None:
+            raise forms.ValidationError(_("Upload the logo as a PNG, JPEG or WebP image."))
+        return logo
 
 
 FIELD_RULE_CHOICES = [

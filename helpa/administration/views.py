@@ -14,13 +14,16 @@ from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from helpa.accounts.models import Role, User
 from helpa.accounts.permissions import admin_required
+from helpa.crm.models import Brand
 from helpa.tickets.models import HelpdeskSettings
 
 from .forms import (
     AgentForm,
+    BrandForm,
     CategoryForm,
     HelpdeskSettingsForm,
     QueueForm,
@@ -48,6 +51,7 @@ SECTIONS: dict[str, Section] = {
     "agents": Section(_("Agents"), AgentForm, ("full_name", "email", "role", "is_active")),
     "types": Section(_("Ticket types"), TicketTypeForm, ("name", "is_active")),
     "categories": Section(_("Categories"), CategoryForm, ("name", "is_active")),
+    "brands": Section(_("Brands"), BrandForm, ("code", "name", "sender_address")),
 }
 
 
@@ -88,7 +92,7 @@ def section_edit(request: HttpRequest, section: str, pk: int | None = None) -> H
     instance = get_object_or_404(model, pk=pk) if pk else None
     if model is User and instance is not None and instance.role == Role.CUSTOMER:
         raise Http404  # customers are not edited here
-    form = current.form(request.POST or None, instance=instance)
+    form = current.form(request.POST or None, request.FILES or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Saved."))
@@ -121,3 +125,43 @@ def helpdesk_settings(request: HttpRequest) -> HttpResponse:
         {"sections": SECTIONS, "section": "settings", "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@admin_required
+@require_POST
+def brand_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a brand; refused while queues (or companies) still belong to it."""
+    brand = get_object_or_404(Brand, pk=pk)
+    queues = list(brand.queues.values_list("name", flat=True))
+    if queues:
+        messages.error(
+            request,
+            _("The brand %(brand)s is used by the queues %(queues)s: move them first.")
+            % {"brand": brand.code, "queues": ", ".join(queues)},
+        )
+        return redirect("administration:edit", section="brands", pk=pk)
+    if brand.companies.exists():
+        messages.error(
+            request,
+            _("The brand %(brand)s still has companies: move them first.") % {"brand": brand.code},
+        )
+        return redirect("administration:edit", section="brands", pk=pk)
+    # Rules, templates and canned responses scoped to it become the brand's no longer: they
+    # would otherwise keep it alive (PROTECT) or apply nowhere.
+    from helpa.automation.models import CannedResponse, Rule, TicketTemplate  # noqa: PLC0415
+
+    for model in (Rule, TicketTemplate, CannedResponse):
+        if model.objects.filter(brand=brand).exists():
+            messages.error(
+                request,
+                _(
+                    "The brand %(brand)s still scopes rules, templates or canned responses: "
+                    "change them first."
+                )
+                % {"brand": brand.code},
+            )
+            return redirect("administration:edit", section="brands", pk=pk)
+    brand.logo.delete(save=False)
+    brand.delete()
+    messages.success(request, _("Brand deleted."))
+    return redirect("administration:list", section="brands")

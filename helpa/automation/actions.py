@@ -68,6 +68,8 @@ def open_from_template(
     queue = queue or template.queue
     if queue is None:
         raise TemplateError(_("Choose a queue: the template names none."))
+    if brand_mismatch(template, queue):
+        raise TemplateError(_("The template belongs to another brand than this ticket's queue."))
     ticket = actions.open_ticket(
         actor,
         queue=queue,
@@ -141,6 +143,8 @@ def apply_template(
     is New (a template must not send an open ticket back), its steps and solution beside the
     ticket, and its sub-tickets. Applying the same template again does nothing: the sub-tickets
     are not made twice. Returns the fresh ticket."""
+    if brand_mismatch(template, template.queue or ticket.queue):
+        raise TemplateError(_("The template belongs to another brand than this ticket's queue."))
     if TemplateUse.objects.filter(ticket=ticket, template=template).exists():
         return ticket
     changes: dict[str, Any] = {"priority": template.priority}
@@ -282,11 +286,35 @@ def filled_response(response: CannedResponse, ticket: Ticket, agent: User) -> di
     }
 
 
+def _brand_of_ticket_q(ticket: Ticket) -> Q:
+    """Templates and canned responses of every brand, or of the ticket's queue's brand."""
+    return Q(brand__isnull=True) | Q(
+        brand_id__in=Queue.objects.filter(pk=ticket.queue_id).values("brand_id")
+    )
+
+
+def templates_for(ticket: Ticket) -> list[TicketTemplate]:
+    """The active templates an agent may apply on this ticket: those of every brand and those
+    of its queue's brand."""
+    return list(
+        TicketTemplate.objects.filter(is_active=True)
+        .filter(_brand_of_ticket_q(ticket))
+        .only("pk", "name", "queue_id", "brand_id")
+    )
+
+
+def brand_mismatch(template: TicketTemplate, queue: Queue | None) -> bool:
+    """A template of one brand used on a ticket of a queue of another brand (or no brand)."""
+    return template.brand_id is not None and (queue is None or queue.brand_id != template.brand_id)
+
+
 def responses_for(ticket: Ticket) -> list[CannedResponse]:
-    """The active canned responses offered on this ticket: its queue's and the global ones."""
+    """The active canned responses offered on this ticket: its queue's and the global ones, of
+    every brand or of its queue's brand."""
     return list(
         CannedResponse.objects.filter(is_active=True)
         .filter(Q(queue__isnull=True) | Q(queue_id=ticket.queue_id))
+        .filter(_brand_of_ticket_q(ticket))
         .select_related("queue")
         .order_by("name", "id")
     )

@@ -359,6 +359,7 @@ class CompiledRule:
     queue_id: int | None
     lines: list[CompiledLine]
     actions: list[RuleAction]
+    brand_id: int | None = None
 
     def evaluate(self, facts: Facts, *, explain: bool = False) -> list[LineResult]:
         results = []
@@ -377,6 +378,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
         weight=rule.weight,
         continue_matching=rule.continue_matching,
         queue_id=rule.queue_id,
+        brand_id=rule.brand_id,
         lines=[CompiledLine(list(x.fields), list(x.values), x.negate) for x in rule.lines.all()],
         actions=list(rule.actions.all()),
     )
@@ -553,12 +555,17 @@ class _RuleCache:
                     compile_rule(r) for r in with_parts(Rule.objects.for_event(event))
                 ),
             )
-        return self._recent.get(
-            (event, queue_id),
-            lambda: RuleList(
-                r for r in self.get(event) if r.queue_id is None or r.queue_id == queue_id
-            ),
-        )
+        return self._recent.get((event, queue_id), lambda: self._of_queue(event, queue_id))
+
+    def _of_queue(self, event: str, queue_id: int) -> RuleList:
+        """The event's rules for one queue: of every queue or this one, of every brand or the
+        queue's. The queue's brand is asked only when some rule has a brand scope (one small
+        query, cached with the list): most installations pay nothing for brands."""
+        rules = [r for r in self.get(event) if r.queue_id is None or r.queue_id == queue_id]
+        brand_id = None
+        if any(r.brand_id is not None for r in rules):
+            brand_id = Queue.objects.filter(pk=queue_id).values_list("brand_id", flat=True).first()
+        return RuleList(r for r in rules if r.brand_id is None or r.brand_id == brand_id)
 
     def forget(self) -> None:
         self._recent.forget()
@@ -568,8 +575,9 @@ rule_cache = _RuleCache()
 
 
 def load_rules(event: str, queue_id: int | None = None) -> RuleList:
-    """The active rules of an event for a queue (None: of every queue), in order. Three queries
-    for all of them when not cached, none when cached."""
+    """The active rules of an event for a queue (None: of every queue), in order, the rules
+    scoped to another brand than the queue's left out. Three queries for all of them when not
+    cached (a fourth for the queue's brand when a rule has a brand scope), none when cached."""
     return rule_cache.get(event, queue_id)
 
 

@@ -9,6 +9,7 @@ from django import forms
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
+from helpa.crm.models import Brand
 from helpa.tickets.models import Queue
 
 from .models import ActionKind, Event, Field, Rule
@@ -29,6 +30,14 @@ class RuleForm(forms.Form):
         required=False,
         empty_label=_("Every queue"),
         to_field_name="slug",
+    )
+    brand = forms.ModelChoiceField(
+        label=_("Brand"),
+        queryset=Brand.objects.all(),
+        required=False,
+        empty_label=_("Every brand"),
+        to_field_name="code",
+        help_text=_("Only tickets of this brand's queues."),
     )
     continue_matching = forms.BooleanField(
         label=_("Continue"),
@@ -97,6 +106,7 @@ def initial_for(rule: Rule) -> tuple[dict[str, Any], list[dict[str, Any]], list[
         "weight": rule.weight,
         "events": data["events"],
         "queue": rule.queue.slug if rule.queue else None,
+        "brand": rule.brand.code if rule.brand else None,
         "continue_matching": rule.continue_matching,
         "is_active": rule.is_active,
         "description": rule.description,
@@ -123,6 +133,7 @@ def rule_dict(form: RuleForm, lines: Any, actions: Any) -> dict[str, Any]:
         "weight": d["weight"],
         "events": d["events"],
         "queue": d["queue"].slug if d.get("queue") else None,
+        "brand": d["brand"].code if d.get("brand") else None,
         "continue": d["continue_matching"],
         "active": d["is_active"],
         "description": d["description"],

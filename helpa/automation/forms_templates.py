@@ -25,6 +25,7 @@ class TicketTemplateForm(forms.ModelForm):
             "name",
             "title",
             "queue",
+            "brand",
             "ticket_type",
             "category",
             "priority",
@@ -106,7 +107,7 @@ SubTicketFormSet = inlineformset_factory(
 class CannedResponseForm(forms.ModelForm):
     class Meta:
         model = CannedResponse
-        fields = ["name", "queue", "body", "is_active"]
+        fields = ["name", "queue", "brand", "body", "is_active"]
         widgets = {"body": forms.Textarea(attrs={"rows": 8})}
 
     def clean_body(self) -> str:

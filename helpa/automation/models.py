@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import Team, User
-from helpa.crm.models import Company
+from helpa.crm.models import Brand, Company
 from helpa.tickets.models import Category, Priority, Queue, Status, Ticket, TicketType
 
 
@@ -74,10 +74,13 @@ class ActionKind(models.TextChoices):
 class RuleQuerySet(models.QuerySet["Rule"]):
     def for_event(self, event: str, queue_id: int | None = None) -> RuleQuerySet:
         """The active rules of an event, in the order they are tried. `queue_id` None: every
-        rule (the time scan, which looks at each rule's own queue)."""
+        rule (the time scan, which looks at each rule's own queue and brand)."""
         qs = self.filter(is_active=True, **{f"on_{event}": True})
         if queue_id is not None:
-            qs = qs.filter(Q(queue__isnull=True) | Q(queue_id=queue_id))
+            qs = qs.filter(Q(queue__isnull=True) | Q(queue_id=queue_id)).filter(
+                Q(brand__isnull=True)
+                | Q(brand_id__in=Queue.objects.filter(pk=queue_id).values("brand_id"))
+            )
         return qs.order_by("weight", "name")
 
 
@@ -91,7 +94,7 @@ class Rule(models.Model):
     on_new = models.BooleanField(_("new tickets"), default=True)
     on_reply = models.BooleanField(_("replies from the customer"), default=False)
     on_time = models.BooleanField(_("existing tickets, every minute"), default=False)
-    # Empty: every queue. A brand scope joins it when brands exist (a nullable key, like this).
+    # Empty: every queue. The brand scope narrows it to the queues of one brand.
     queue = models.ForeignKey(
         Queue,
         on_delete=models.PROTECT,
@@ -99,6 +102,15 @@ class Rule(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("queue"),
+    )
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("brand"),
+        help_text=_("Empty: every brand. Else only tickets of this brand's queues."),
     )
     continue_matching = models.BooleanField(
         _("continue"),
@@ -230,6 +242,15 @@ class TicketTemplate(models.Model):
         verbose_name=_("queue"),
         help_text=_("Empty: the agent chooses; sub-tickets then follow their main ticket."),
     )
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("brand"),
+        help_text=_("Empty: every brand. Else offered only on tickets of this brand's queues."),
+    )
     team = models.ForeignKey(
         Team,
         on_delete=models.PROTECT,
@@ -322,6 +343,15 @@ class CannedResponse(models.Model):
         related_name="+",
         verbose_name=_("queue"),
         help_text=_("Empty: offered on every queue's tickets."),
+    )
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("brand"),
+        help_text=_("Empty: every brand. Else offered only on tickets of this brand's queues."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -188,6 +188,7 @@ def mail_reminder(policy: QueuePolicy, ticket: Ticket) -> OutgoingMail | None:
     if not address or not may_send_automatic_mail(address, ticket):
         return None
     subject, text = reminder_mail(policy, ticket)
+    text += outbound.brand_footer(ticket.queue)
     thread = outbound.thread_of(ticket)
     return outbound.queue_mail(
         kind=OutgoingMail.Kind.REMINDER,

@@ -132,6 +132,7 @@ def rules_on_customer_message(ticket: Ticket, article: Article, **_payload: Any)
     run_rules(event, ticket, article=article, parsed=_take_mail(ticket, is_new))
 
 
+@receiver([post_save, post_delete], sender=Queue)  # a queue's brand decides its rules
 @receiver([post_save, post_delete], sender=Rule)
 @receiver([post_save, post_delete], sender=RuleLine)
 @receiver([post_save, post_delete], sender=RuleAction)

@@ -46,7 +46,10 @@ def rules_for(event: str, queue_id: int | None, *, include_inactive: bool = Fals
     if not include_inactive:
         qs = qs.filter(is_active=True)
     if queue_id is not None:
-        qs = qs.filter(Q(queue__isnull=True) | Q(queue_id=queue_id))
+        brand_id = Queue.objects.filter(pk=queue_id).values_list("brand_id", flat=True).first()
+        qs = qs.filter(Q(queue__isnull=True) | Q(queue_id=queue_id)).filter(
+            Q(brand__isnull=True) | Q(brand_id=brand_id)
+        )
     return [engine.compile_rule(r) for r in engine.with_parts(qs.order_by("weight", "name"))]
 
 

@@ -64,6 +64,8 @@ def _split(rule: engine.CompiledRule, now: datetime) -> tuple[Q, list[engine.Com
     condition selects. Each line the database answers exactly holds on a ticket exactly when
     the engine would say it holds, so those need no second look."""
     q = Q(queue_id=rule.queue_id) if rule.queue_id else Q()
+    if rule.brand_id:
+        q &= Q(queue__brand_id=rule.brand_id)
     asks_for_closed = False
     left: list[engine.CompiledLine] = []
     for line in rule.lines:

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from helpa.accounts.models import Team, User
+from helpa.crm.models import Brand
 from helpa.tickets.models import Category, Channel, Priority, Queue, Status, TicketType
 
 from .engine import PRIORITY_NAMES, with_parts
@@ -60,6 +61,7 @@ class CleanRule:
     is_active: bool
     description: str
     lines: list[dict[str, Any]] = field(default_factory=list)
+    brand: Brand | None = None
     actions: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -155,8 +157,22 @@ class _Checker:
                     _("there is no queue “%(queue)s” (it may have been deleted).")
                     % {"queue": data["queue"]},
                 )
+        brand = None
         if data.get("brand") not in (None, ""):
-            self.error(where, _("brands are not available yet; leave brand empty (null)."))
+            code = str(data["brand"]).strip()
+            brand = Brand.objects.filter(code__iexact=code).first()
+            if brand is None:
+                self.error(
+                    where,
+                    _("there is no brand with the id “%(brand)s” (it may have been deleted).")
+                    % {"brand": code},
+                )
+            elif queue is not None and queue.brand_id != brand.pk:
+                self.error(
+                    where,
+                    _("the queue “%(queue)s” does not belong to the brand “%(brand)s”.")
+                    % {"queue": queue.slug, "brand": brand.code},
+                )
         flags = {}
         for key in ("continue", "active"):
             value = data.get(key, False)
@@ -200,6 +216,7 @@ class _Checker:
             weight=weight,
             events=events,
             queue=queue,
+            brand=brand,
             continue_matching=flags["continue"],
             is_active=flags["active"],
             description=description,
@@ -446,6 +463,7 @@ def save_rule(clean: CleanRule, rule: Rule | None = None) -> Rule:
     rule.weight = clean.weight
     rule.description = clean.description
     rule.queue = clean.queue
+    rule.brand = clean.brand
     rule.continue_matching = clean.continue_matching
     rule.is_active = clean.is_active
     for event in Event.values:
@@ -486,7 +504,7 @@ def rule_data(rule: Rule) -> dict[str, Any]:
         "weight": rule.weight,
         "events": rule.events,
         "queue": rule.queue.slug if rule.queue else None,
-        "brand": None,
+        "brand": rule.brand.code if rule.brand else None,
         "active": rule.is_active,
         "continue": rule.continue_matching,
         "description": rule.description,
@@ -499,7 +517,7 @@ def rule_data(rule: Rule) -> dict[str, Any]:
 
 
 def export_rules() -> dict[str, Any]:
-    rules = with_parts(Rule.objects.select_related("queue").order_by("weight", "name"))
+    rules = with_parts(Rule.objects.select_related("queue", "brand").order_by("weight", "name"))
     return {"version": 1, "rules": [rule_data(r) for r in rules]}
 
 

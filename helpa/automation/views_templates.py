@@ -227,7 +227,7 @@ def ticket_apply_template(request: HttpRequest, number: int) -> HttpResponse:
     else:
         try:
             actions.apply_template(request.user, ticket, template)
-        except TicketError as exc:
+        except (TicketError, actions.TemplateError) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(

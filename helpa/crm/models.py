@@ -1,16 +1,150 @@
-"""Contacts (the people who write to us) and their companies.
+"""Contacts (the people who write to us), their companies, and brands.
 
 The contact register grows in the contacts issue; the ticket core only needs who asked and
 for which company.
+
+A brand (ServIT's "svarsställe") is a client organisation the desk answers for: its queues,
+companies, templates, canned responses and rules belong to it, its mail goes out under its
+sender, greeting and signature, and its customer pages show its logo and colours. An agent may
+be limited to some brands (`Brand.limited_agents`): such an agent sees only the tickets of
+those brands' queues and of unbranded queues, and only the companies (and their contacts) of
+those brands and the unbranded ones. An agent limited to no brand is not limited; admins see
+everything. The limit lives here, on Brand, so that accounts (below crm) knows nothing of
+brands.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Exists, Q
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from helpa.accounts.models import User
+
+brand_code_validator = RegexValidator(
+    r"^[A-Za-z0-9]{1,8}$",
+    _("Use at most 8 letters (A–Z) and digits, e.g. ACME."),
+)
+colour_validator = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Write a colour as #rrggbb, e.g. #1f5fae.")
+)
+
+
+def _brand_logo_path(instance: Brand, filename: str) -> str:
+    return f"brands/{instance.code.lower()}/{filename}"
+
+
+class Brand(models.Model):
+    """A client organisation the desk answers for (svarsställe)."""
+
+    code = models.CharField(
+        _("brand id"),
+        max_length=8,
+        unique=True,
+        validators=[brand_code_validator],
+        help_text=_("At most 8 letters and digits, e.g. ACME. Stored in capitals."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    sender_address = models.EmailField(
+        _("sender address"),
+        blank=True,
+        help_text=_(
+            "Mail of this brand's queues goes out from this address, unless the queue has "
+            "its own sender address."
+        ),
+    )
+    sender_name = models.CharField(_("sender name"), max_length=100, blank=True)
+    closing_greeting = models.TextField(
+        _("closing greeting"),
+        blank=True,
+        help_text=_("Ends every reply of this brand. Placeholders: {agent}, {queue}, {number}."),
+    )
+    signature = models.TextField(
+        _("signature"),
+        blank=True,
+        help_text=_(
+            "Used when the agent has no signature of their own for this brand. "
+            "Placeholders: {agent}, {queue}, {number}."
+        ),
+    )
+    agent_instructions = models.TextField(
+        _("instructions for agents"),
+        blank=True,
+        help_text=_("Shown to agents on every ticket of this brand's queues."),
+    )
+    logo = models.FileField(_("logo"), upload_to=_brand_logo_path, blank=True, max_length=200)
+    primary_colour = models.CharField(
+        _("main colour"), max_length=7, blank=True, validators=[colour_validator]
+    )
+    accent_colour = models.CharField(
+        _("accent colour"), max_length=7, blank=True, validators=[colour_validator]
+    )
+    limited_agents = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="brand_limits",
+        blank=True,
+        verbose_name=_("agents limited to this brand"),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.code = self.code.strip().upper()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def brand_allowed_q(user: User, field: str = "brand") -> Q:
+    """The rows (by their brand key `field`) a user may see: those of no brand, those of a
+    brand the user is limited to, and all of them when the user is limited to none. One
+    condition, no query of its own: it becomes part of the caller's query. Admins: no limit."""
+    if user.is_admin:
+        return Q()
+    limits = Brand.limited_agents.through.objects.filter(user_id=user.pk)
+    return (
+        Q(**{f"{field}__isnull": True})
+        | Q(**{f"{field}__in": limits.values("brand_id")})
+        | ~Exists(limits)
+    )
+
+
+def is_brand_limited(user: User) -> bool:
+    return (
+        not user.is_admin and Brand.limited_agents.through.objects.filter(user_id=user.pk).exists()
+    )
+
+
+class CompanyQuerySet(models.QuerySet["Company"]):
+    def visible_to(self, user: User) -> CompanyQuerySet:
+        """The companies a user may see: admins all; an agent limited to brands those of
+        their brands and the unbranded ones; customers none (the portal has its own access)."""
+        if not user.is_authenticated or not user.is_agent:
+            return self.none()
+        if user.is_admin:
+            return self
+        return self.filter(brand_allowed_q(user))
 
 
 class Company(models.Model):
     name = models.CharField(_("name"), max_length=200)
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="companies",
+        verbose_name=_("brand"),
+    )
     organisation_number = models.CharField(_("organisation number"), max_length=20, blank=True)
     customer_number = models.CharField(_("customer number"), max_length=40, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
@@ -24,6 +158,8 @@ class Company(models.Model):
         default=False,
         help_text=_("Keep every ticket of this company: retention skips them."),
     )
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -65,6 +201,17 @@ def company_for_address(address: str) -> Company | None:
     return match.company if match else None
 
 
+class ContactQuerySet(models.QuerySet["Contact"]):
+    def visible_to(self, user: User) -> ContactQuerySet:
+        """The contacts a user may see: a contact follows its company's brand; a contact of
+        no company is of no brand."""
+        if not user.is_authenticated or not user.is_agent:
+            return self.none()
+        if user.is_admin:
+            return self
+        return self.filter(brand_allowed_q(user, "company__brand"))
+
+
 class Contact(models.Model):
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("e-mail address"), blank=True, db_index=True)
@@ -85,6 +232,8 @@ class Contact(models.Model):
         blank=True,
         related_name="contact",
     )
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

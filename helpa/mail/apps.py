@@ -7,4 +7,8 @@ class MailConfig(AppConfig):
     verbose_name = _("Mail")
 
     def ready(self) -> None:
-        from . import subscribers  # noqa: F401  (ticket events that cause outgoing mail)
+        from helpa.lib import events
+
+        from . import demo, subscribers  # noqa: F401  (ticket events that cause outgoing mail)
+
+        events.subscribe("demo_data.loaded", when="inside")(demo.load)

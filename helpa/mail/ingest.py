@@ -628,6 +628,7 @@ def send_auto_reply(
     from .texts import auto_reply  # noqa: PLC0415
 
     subject, text = auto_reply(ticket, queue_mail, (rules or {}).get("auto_reply_text", ""))
+    text += outbound.brand_footer(ticket.queue, cached=True)
     outbound.queue_mail(
         kind=OutgoingMail.Kind.AUTO_REPLY,
         queue=ticket.queue,

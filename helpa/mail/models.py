@@ -21,7 +21,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpa.crm.models import Contact
+from helpa.crm.models import Brand, Contact
 from helpa.lib.recent import RecentlyRead
 from helpa.tickets.models import Article, Queue, Ticket
 
@@ -37,8 +37,8 @@ class MailSettings(models.Model):
     # per ticket, and per address over the last 24 hours.
     auto_mails_per_ticket = models.PositiveIntegerField(default=3)
     auto_mails_per_day = models.PositiveIntegerField(default=20)
-    # The general closing greeting and signature: used when neither the agent nor (later) the
-    # brand has one. Order: personal per brand → brand → personal → general (M6).
+    # The general closing greeting and signature: used when neither the agent nor the brand
+    # has one. Order: personal per brand → brand → personal → general (M6).
     closing_greeting = models.TextField(_("closing greeting"), blank=True)
     signature = models.TextField(_("signature"), blank=True)
 
@@ -155,20 +155,27 @@ class MailAddress(models.Model):
         return deleted
 
     @classmethod
-    def sender_of(cls, queue: Queue) -> str | None:
-        """The address a queue's mail goes out from: its sender address, else its first."""
-        return (
+    def sender_of(cls, queue: Queue, brand_address: str = "") -> str | None:
+        """The address a queue's mail goes out from: the queue's own sender address (marked
+        "send replies from this address"), else its brand's sender address, else the queue's
+        first address. None: the installation's (DEFAULT_FROM_EMAIL)."""
+        row = (
             cls.objects.filter(queue=queue)
             .order_by("-is_sender", "id")
-            .values_list("address", flat=True)
+            .values_list("address", "is_sender")
             .first()
         )
+        if row is not None and row[1]:
+            return row[0]
+        return brand_address.strip().lower() or (row[0] if row else None)
 
     @classmethod
-    def cached_sender_of(cls, queue: Queue) -> str | None:
+    def cached_sender_of(cls, queue: Queue, brand_address: str = "") -> str | None:
         """Like `sender_of`, from a per-process copy at most a few seconds old (the mail
         pipeline's auto-replies, like `QueueMail.cached_for`)."""
-        return _recent.get(("sender", queue.pk), lambda: cls.sender_of(queue))
+        return _recent.get(
+            ("sender", queue.pk, brand_address), lambda: cls.sender_of(queue, brand_address)
+        )
 
     @classmethod
     def cached_addresses(cls) -> frozenset[str]:
@@ -447,6 +454,24 @@ class AgentSignature(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_signature"
     )
     signature = models.TextField(_("signature"), blank=True)
+
+
+class AgentBrandSignature(models.Model):
+    """An agent's personal signature for one brand: the first of the signature order (M6:
+    personal per brand → brand → personal → general)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="brand_signatures"
+    )
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="agent_signatures", verbose_name=_("brand")
+    )
+    signature = models.TextField(_("signature"), blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "brand"], name="agent_brand_signature_unique")
+        ]
 
 
 class FailingAddress(models.Model):

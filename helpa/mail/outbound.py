@@ -27,12 +27,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpa.accounts.models import User
+from helpa.crm.models import Brand
 from helpa.lib.html import text_to_html
 from helpa.tickets.models import Article, ArticleKind, Queue, Ticket
 from helpa.tickets.models import Attachment as TicketAttachment
 
 from . import texts
 from .models import (
+    AgentBrandSignature,
     AgentSignature,
     FailingAddress,
     InboundMail,
@@ -41,6 +43,7 @@ from .models import (
     OutgoingMail,
     Participant,
     QueueMail,
+    _recent,
     save_raw,
 )
 from .parsing import _unfold, decode_header
@@ -93,20 +96,46 @@ def _recipient_header(recipient: Recipient) -> str:
     return email.utils.formataddr((_text_header(name), _header(address)))
 
 
+def brand_of(queue: Queue | None, *, cached: bool = False) -> Brand | None:
+    """The brand a queue answers for, if any. No query for an unbranded queue; `cached`: from a
+    per-process copy at most a few seconds old (the mail pipeline's hot path)."""
+    if queue is None or queue.brand_id is None:
+        return None
+    if not cached:
+        return queue.brand
+    brand_id = queue.brand_id
+    return _recent.get(("brand", brand_id), lambda: Brand.objects.filter(pk=brand_id).first())
+
+
 def sender_for(
     queue: Queue | None, queue_mail: QueueMail | None = None, *, cached: bool = False
 ) -> tuple[str, str]:
     """(display name, address) a queue's mail goes out from. `cached`: the address as the mail
-    pipeline reads its settings, at most a few seconds old (MailAddress.cached_sender_of)."""
+    pipeline reads its settings, at most a few seconds old (MailAddress.cached_sender_of).
+
+    Precedence, most specific first — queue → brand → installation. Address: the queue's own
+    sender address (marked "send replies from this address"), the brand's sender address, the
+    queue's first address, DEFAULT_FROM_EMAIL. Name: the queue's sender name, the brand's,
+    the queue's name."""
+    brand = brand_of(queue, cached=cached)
+    brand_address = brand.sender_address if brand else ""
     address = None
     if queue is not None:
-        address = MailAddress.cached_sender_of(queue) if cached else MailAddress.sender_of(queue)
+        address = (
+            MailAddress.cached_sender_of(queue, brand_address)
+            if cached
+            else MailAddress.sender_of(queue, brand_address)
+        )
     address = address or settings.DEFAULT_FROM_EMAIL
     name = ""
     if queue is not None:
         if queue_mail is None:
             queue_mail = QueueMail.objects.filter(queue=queue).first()
-        name = (queue_mail.sender_name if queue_mail else "") or queue.name
+        name = (
+            (queue_mail.sender_name if queue_mail else "")
+            or (brand.sender_name if brand else "")
+            or queue.name
+        )
     return name or "", address
 
 
@@ -520,22 +549,55 @@ def first_filled(candidates: Iterable[Callable[[], str]]) -> str:
     return ""
 
 
-def signature_for(agent: User | None, general: MailSettings) -> str:
-    """The signature rule (M6): personal per brand → brand → personal → general.
-    Brands arrive with a later issue: their two levels go first in this list — the agent's
-    signature for the ticket's brand, then the brand's own — and nothing else changes."""
+def signature_for(agent: User | None, general: MailSettings, brand: Brand | None = None) -> str:
+    """The signature rule (M6): the agent's own for the ticket's brand → the brand's → the
+    agent's own → the general one. The first that is not blank wins."""
     return first_filled(
         [
+            lambda: _personal_brand_signature(agent, brand),
+            lambda: brand.signature if brand else "",
             lambda: _personal_signature(agent),
             lambda: general.signature,
         ]
     )
 
 
-def closing_greeting_for(agent: User | None, general: MailSettings) -> str:
-    """The closing greeting, by the same rule; only the general one exists so far (the brand's
-    greeting goes first here when brands come)."""
-    return first_filled([lambda: general.closing_greeting])
+def closing_greeting_for(
+    agent: User | None, general: MailSettings, brand: Brand | None = None
+) -> str:
+    """The closing greeting: the brand's, else the general one (agents have no greeting of
+    their own)."""
+    return first_filled(
+        [lambda: brand.closing_greeting if brand else "", lambda: general.closing_greeting]
+    )
+
+
+def _personal_brand_signature(agent: User | None, brand: Brand | None) -> str:
+    if agent is None or brand is None:
+        return ""
+    return (
+        AgentBrandSignature.objects.filter(user=agent, brand=brand)
+        .values_list("signature", flat=True)
+        .first()
+        or ""
+    )
+
+
+def brand_footer(queue: Queue | None, *, cached: bool = False) -> str:
+    """The closing greeting and signature a brand's automatic mail (auto-reply, reminder,
+    notice) ends with, as plain text; "" for an unbranded queue (that mail stays as it was)."""
+    brand = brand_of(queue, cached=cached)
+    if brand is None or queue is None:
+        return ""
+    values = {"agent": "", "queue": queue.name, "number": ""}
+    greeting = texts.fill(brand.closing_greeting.strip(), values)
+    signature = texts.fill(brand.signature.strip(), values)
+    footer = ""
+    if greeting:
+        footer += "\n\n" + greeting
+    if signature:
+        footer += "\n\n-- \n" + signature
+    return footer
 
 
 def _personal_signature(agent: User | None) -> str:
@@ -553,13 +615,14 @@ def _reply_content(
     (placeholders {agent}, {queue}, {number}), the reply's files; images shown in the reply
     travel as inline parts (cid:) so the customer sees them without logging in."""
     general = MailSettings.load()
+    brand = brand_of(ticket.queue)
     values = {
         "agent": str(agent) if agent else "",
         "queue": ticket.queue.name,
         "number": ticket.display_number,
     }
-    greeting = texts.fill(closing_greeting_for(agent, general), values)
-    signature = texts.fill(signature_for(agent, general), values)
+    greeting = texts.fill(closing_greeting_for(agent, general, brand), values)
+    signature = texts.fill(signature_for(agent, general, brand), values)
 
     text = article.body_text
     if greeting:
@@ -573,8 +636,16 @@ def _reply_content(
     text += f"\n\n{link_words} {link}"
 
     body_html, files = _with_inline_images(ticket, article)
+    # A brand's mail carries its colour as a band above the text (a validated #rrggbb).
+    band = (
+        f'<div class="brand" style="border-top:4px solid {brand.primary_colour};'
+        f'padding-top:8px">{escape(brand.name)}</div>'
+        if brand and brand.primary_colour
+        else ""
+    )
     html = (
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+        + band
         + body_html
         + (text_to_html(greeting) if greeting else "")
         + (f'<div class="signature">{text_to_html(signature)}</div>' if signature else "")
@@ -624,7 +695,7 @@ def queue_reply(article: Article, agent: User | None) -> OutgoingMail | None:
     notification policy: the full reply, a link to the ticket, or nothing. It waits for an
     agent's confirmation when the queue asks for that or when an address bounced before.
     None when no mail is made (the reply shows why: see mail/article_delivery.html)."""
-    ticket = Ticket.objects.select_related("queue", "contact").get(pk=article.ticket_id)
+    ticket = Ticket.objects.select_related("queue__brand", "contact").get(pk=article.ticket_id)
     settings_ = QueueMail.objects.filter(queue=ticket.queue).first() or QueueMail(
         queue=ticket.queue
     )
@@ -655,7 +726,9 @@ def queue_reply(article: Article, agent: User | None) -> OutgoingMail | None:
     }
     if settings_.contact_notices == QueueMail.ContactNotices.LINK:
         return queue_mail(
-            kind=OutgoingMail.Kind.NOTICE, text=texts.reply_link_notice(ticket), **common
+            kind=OutgoingMail.Kind.NOTICE,
+            text=texts.reply_link_notice(ticket) + brand_footer(ticket.queue),
+            **common,
         )
     text, html, files = _reply_content(ticket, article, agent)
     return queue_mail(

@@ -13,15 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from helpa.accounts.models import User
+from helpa.crm.models import Brand
 from helpa.lib import events
 from helpa.portal.models import PortalSettings
 from helpa.tickets.models import Article, ArticleKind, Channel, Ticket
 
 from . import outbound, texts
 from .ingest import may_send_automatic_mail
-from .models import OutgoingMail, QueueMail
+from .models import OutgoingMail, QueueMail, _recent
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ def confirm_a_web_request(ticket: Ticket, **_payload: Any) -> None:
             if not may_send_automatic_mail(contact.email.lower(), ticket):
                 return
             subject, text = texts.auto_reply(ticket, queue_mail, rule_text)
+            text += outbound.brand_footer(ticket.queue)
             outbound.queue_mail(
                 kind=OutgoingMail.Kind.AUTO_REPLY,
                 queue=ticket.queue,
@@ -149,3 +153,10 @@ def mail_the_sla_warning(
     for user in recipients:
         subject, text = texts.sla_warning(ticket, target_text, due_at, user.language)
         outbound.queue_agent_notice(ticket, user, subject, text)
+
+
+@receiver([post_save, post_delete], sender=Brand)
+def forget_cached_brands(**_kwargs: Any) -> None:
+    """A brand's sender, greeting and signature are read from a per-process copy by the mail
+    pipeline; a change saved in this process is seen at once."""
+    _recent.forget()

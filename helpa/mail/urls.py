@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_admin, views_agent, views_inbound, views_outgoing
+from . import views_admin, views_agent, views_inbound, views_outgoing, views_signatures
 
 app_name = "mail"
 
@@ -16,6 +16,8 @@ urlpatterns: list = [
     path("received/<int:pk>/message.eml", views_agent.inbound_raw, name="inbound_raw"),
     path("received/<int:pk>/move/", views_agent.inbound_move, name="inbound_move"),
     path("received/<int:pk>/split/", views_agent.inbound_split, name="inbound_split"),
+    # An agent's own signatures (personal and per brand).
+    path("signatures/", views_signatures.my_signatures, name="my_signatures"),
     # Mail settings pages (admins).
     path("settings/received/", views_admin.inbound_list, name="inbound_list"),
     path(

@@ -6,11 +6,13 @@ browser that received it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -89,6 +91,37 @@ class PortalSettings(models.Model):
         if self.default_queue_id and self.default_queue.is_active:
             return self.default_queue
         return Queue.objects.filter(is_active=True).order_by("pk").first()
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a customer page (or a contact form) looks: the installation's, or a brand's."""
+
+    site_name: str
+    logo: str  # the logo's URL, "" without one
+    primary_colour: str
+    accent_colour: str
+
+
+def look_for(queue: Queue | None) -> Look:
+    """The look of a customer page about `queue`'s tickets: its brand's name, logo and colours
+    where the brand has them, the portal's otherwise. No query for an unbranded queue."""
+    portal = PortalSettings.current()
+    look = Look(
+        site_name=portal.site_name,
+        logo=reverse("portal:logo") if portal.logo else "",
+        primary_colour=portal.primary_colour,
+        accent_colour=portal.accent_colour,
+    )
+    brand = queue.brand if queue is not None and queue.brand_id else None
+    if brand is None:
+        return look
+    return Look(
+        site_name=brand.name,
+        logo=reverse("portal:brand_logo", args=[brand.code]) if brand.logo else look.logo,
+        primary_colour=brand.primary_colour or look.primary_colour,
+        accent_colour=brand.accent_colour or look.accent_colour,
+    )
 
 
 class TicketLink(models.Model):

@@ -20,6 +20,7 @@ urlpatterns = [
     path("l/<str:token>/", views.link_page, name="link"),
     path("l/<str:token>/files/<int:pk>/", views.link_attachment, name="link_attachment"),
     path("logo/", views.logo, name="logo"),
+    path("logo/<str:code>/", views.brand_logo, name="brand_logo"),
     path("settings/", views.portal_settings, name="settings"),
     path("agent/t/<int:number>/revoke-links/", views.revoke_links, name="revoke_links"),
 ]

@@ -30,7 +30,7 @@ from helpa.accounts.forms import LoginForm
 from helpa.accounts.models import Role, User
 from helpa.accounts.permissions import admin_required, agent_required
 from helpa.administration.views import SECTIONS
-from helpa.crm.models import Contact
+from helpa.crm.models import Brand, Contact
 from helpa.lib import events
 from helpa.lib.files import stored_file_response
 from helpa.lib.tokens import token_hash
@@ -508,6 +508,24 @@ def logo(request: HttpRequest) -> HttpResponse:
         raise Http404
     response = HttpResponse(data, content_type=content_type)
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def brand_logo(request: HttpRequest, code: str) -> HttpResponse:
+    """A brand's logo, for its customer pages, forms and the settings' preview. Public, like
+    the portal's logo; served only as PNG, JPEG or WebP, sandboxed."""
+    brand = Brand.objects.filter(code__iexact=code[:8]).first()
+    if brand is None or not brand.logo:
+        raise Http404
+    with brand.logo.open("rb") as handle:
+        data = handle.read()
+    content_type = image_type(data[:16])
+    if content_type not in ("image/png", "image/jpeg", "image/webp"):
+        raise Http404
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "public, max-age=300"
     return response
 

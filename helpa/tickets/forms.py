@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import Team, User
-from helpa.crm.models import Company, Contact
+from helpa.crm.models import Company, Contact, brand_allowed_q
 from helpa.lib.html import text_to_html
 
 from .models import Category, HelpdeskSettings, Priority, Queue, Status, Ticket, TicketType
@@ -208,7 +208,7 @@ class TicketForm(forms.ModelForm):
         }
         queues = Queue.objects.filter(is_active=True)
         if not user.is_admin:
-            queues = queues.filter(teams__members=user).distinct()
+            queues = queues.filter(teams__members=user).filter(brand_allowed_q(user)).distinct()
         self.fields["queue"].queryset = queues
         if not self.instance.pk and not self.initial.get("queue"):
             # A new ticket starts in the agent's first queue: one click less for most desks.
@@ -218,8 +218,9 @@ class TicketForm(forms.ModelForm):
         self.fields["type"].queryset = TicketType.objects.filter(is_active=True)
         self.fields["category"].queryset = Category.objects.filter(is_active=True)
         self.fields["team"].queryset = Team.objects.all()
-        self.fields["contact"].queryset = Contact.objects.all()
-        self.fields["company"].queryset = Company.objects.all()
+        # An agent limited to brands can neither see nor choose another brand's customers.
+        self.fields["contact"].queryset = Contact.objects.visible_to(user)
+        self.fields["company"].queryset = Company.objects.visible_to(user)
         self.fields["status"].choices = Status.choices
         self.fields["priority"].choices = Priority.choices
         self.fields["title"].required = True

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpa.accounts.models import Team, User
-from helpa.crm.models import Company, Contact
+from helpa.crm.models import Brand, Company, Contact, brand_allowed_q
 
 
 class Status(models.TextChoices):
@@ -73,6 +73,16 @@ class Queue(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("short name"), max_length=50, unique=True)
     teams = models.ManyToManyField(Team, related_name="queues", blank=True, verbose_name=_("teams"))
+    # The brand (svarsställe) the queue answers for: its sender, signature and look, and the
+    # agents limited to it. Empty: the installation's own queue, open to every agent of its teams.
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="queues",
+        verbose_name=_("brand"),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -121,8 +131,15 @@ class NumberSeries(models.Model):
 
 
 def visible_queue_ids(user: User) -> list[int]:
-    """The queues an agent works, through their teams."""
-    return sorted(set(Queue.objects.filter(teams__members=user).values_list("id", flat=True)))
+    """The queues an agent works, through their teams — of an agent limited to brands, only
+    those of their brands and the unbranded ones (still one query: see brand_allowed_q)."""
+    return sorted(
+        set(
+            Queue.objects.filter(teams__members=user)
+            .filter(brand_allowed_q(user))
+            .values_list("id", flat=True)
+        )
+    )
 
 
 class TicketQuerySet(models.QuerySet["Ticket"]):
@@ -139,7 +156,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         )
 
     def visible_to(self, user: User, *, queue_index: bool = True) -> TicketQuerySet:
-        """Every ticket a user may open: an admin all, an agent their teams' queues.
+        """Every ticket a user may open: an admin all, an agent their teams' queues (of an
+        agent limited to brands: of those brands and unbranded, see visible_queue_ids).
 
         The queues are read first and written into the query as a list of numbers: one tiny
         query, where a subquery over four tables made PostgreSQL spend more time planning

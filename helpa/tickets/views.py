@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from helpa.accounts.models import Team, User
 from helpa.accounts.permissions import agent_required
-from helpa.crm.models import Company, Contact
+from helpa.crm.models import Company, Contact, brand_allowed_q
 from helpa.lib.files import stored_file_response
 
 from . import actions, overview
@@ -55,7 +55,7 @@ def _ticket_for(request: HttpRequest, number: int, *, for_update: bool = False) 
     """The ticket behind a URL, or 404 when it does not exist *or* the user may not see it
     (an agent outside the queue learns nothing about the ticket)."""
     qs = Ticket.objects.visible_to(request.user).select_related(
-        "queue", "owner", "type", "contact", "company", "parent"
+        "queue__brand", "owner", "type", "contact", "company", "parent"
     )
     return get_object_or_404(qs, number=number)
 
@@ -67,7 +67,9 @@ def _check_queue_allowed(request: HttpRequest) -> None:
         return
     if (
         not raw.isdigit()
-        or not Queue.objects.filter(pk=int(raw), teams__members=request.user).exists()
+        or not Queue.objects.filter(pk=int(raw), teams__members=request.user)
+        .filter(brand_allowed_q(request.user))
+        .exists()
     ):
         raise PermissionDenied
 
@@ -82,20 +84,25 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- Overview ----------------------------------------------------------------------------------
 
 
-def _filter_options() -> dict[str, Any]:
+def _filter_options(user: User) -> dict[str, Any]:
     agents = list(User.objects.agents())
     types = list(TicketType.objects.filter(is_active=True))
     return {
         # The filter panel's multiple selects, escaped once and rendered by filter_options.
         "filter_choices": {
-            "queue": option_choices((q.pk, q) for q in Queue.objects.filter(is_active=True)),
+            "queue": option_choices(
+                (q.pk, q)
+                for q in Queue.objects.filter(is_active=True).filter(brand_allowed_q(user))
+            ),
             "team": option_choices((t.pk, t) for t in Team.objects.all()),
             "owner": option_choices(
                 [("me", _("Me")), ("none", _("Nobody")), *((a.pk, a) for a in agents)]
             ),
             "type": option_choices((t.pk, t) for t in types),
             "category": option_choices((c.pk, c) for c in Category.objects.filter(is_active=True)),
-            "company": option_choices(Company.objects.values_list("pk", "name")[:500]),
+            "company": option_choices(
+                Company.objects.visible_to(user).values_list("pk", "name")[:500]
+            ),
         },
         "labels": {
             "status": _("Status"),
@@ -143,7 +150,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         "saved_searches": saved,
         "saved_search_form": SavedSearchForm(initial={"query": request.GET.urlencode()}),
         "page_sizes": overview.PAGE_SIZES,
-        **_filter_options(),
+        **_filter_options(request.user),
     }
     template = (
         "tickets/_overview_results.html"
@@ -185,7 +192,7 @@ def quick_edit(request: HttpRequest, number: int) -> HttpResponse:
     return render(
         request,
         "tickets/_overview_row.html",
-        {"ticket": ticket, "row_error": error, **_filter_options()},
+        {"ticket": ticket, "row_error": error, **_filter_options(request.user)},
     )
 
 
@@ -630,14 +637,16 @@ def _lookup_options(
 
 @agent_required
 def contact_options(request: HttpRequest) -> HttpResponse:
-    return _lookup_options(request, Contact.objects.all(), "contact", ["name", "email"])
+    return _lookup_options(
+        request, Contact.objects.visible_to(request.user), "contact", ["name", "email"]
+    )
 
 
 @agent_required
 def company_options(request: HttpRequest) -> HttpResponse:
     return _lookup_options(
         request,
-        Company.objects.all(),
+        Company.objects.visible_to(request.user),
         "company",
         ["name", "organisation_number", "customer_number"],
     )

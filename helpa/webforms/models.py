@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from helpa.portal.models import PortalSettings
+from helpa.portal.models import Look, look_for
 from helpa.tickets.models import Queue, Ticket
 
 
@@ -164,8 +164,7 @@ class ContactForm(models.Model):
     address_limit = models.PositiveSmallIntegerField(
         _("messages per e-mail address per 10 minutes"), default=3
     )
-    # C3 (brands) will add `brand = ForeignKey("crm.Brand", null=True)` here; until then every
-    # form wears the installation's look (PortalSettings), see `look()`.
+    # A form wears the look of its queue's brand (C3), else the installation's: see `look()`.
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -208,10 +207,10 @@ class ContactForm(models.Model):
         origins = [o.strip().rstrip("/") for o in self.allowed_origins.split() if o.strip()]
         return " ".join(["'self'", *origins]) if origins else "*"
 
-    def look(self) -> PortalSettings:
-        """The brand the form wears: the installation's look until C3 brings brands per form
-        (then: `self.brand` if set, else the installation's)."""
-        return PortalSettings.current()
+    def look(self) -> Look:
+        """The look the form wears: its queue's brand's where the brand has one, else the
+        installation's (PortalSettings)."""
+        return look_for(self.queue)
 
 
 class Reason(models.TextChoices):

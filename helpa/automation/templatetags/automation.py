@@ -3,6 +3,7 @@ app knows nothing of templates, so the pages ask for them here."""
 
 from django import template
 
+from helpa.automation.actions import templates_for
 from helpa.automation.models import RecurringTicket, TemplateUse, TicketTemplate
 from helpa.tickets.models import Ticket
 
@@ -13,6 +14,12 @@ register = template.Library()
 def active_templates() -> list[TicketTemplate]:
     """The templates an agent may start a ticket from or apply."""
     return list(TicketTemplate.objects.filter(is_active=True).only("pk", "name", "queue_id"))
+
+
+@register.simple_tag
+def templates_for_ticket(ticket: Ticket) -> list[TicketTemplate]:
+    """The templates an agent may apply to this ticket (of every brand or of its brand)."""
+    return templates_for(ticket)
 
 
 @register.simple_tag

@@ -160,7 +160,7 @@ def test_more_refusals(queue_support, billing_category) -> None:
     assert _errors(_rule(name=" ", events=["later"], brand="acme", lines=[], actions=[])) == [
         "Rule 1: the rule needs a name.",
         "Rule 1: events must be a list of one or more of: new, reply, time.",
-        "Rule 1: brands are not available yet; leave brand empty (null).",
+        "Rule 1: there is no brand with the id “acme” (it may have been deleted).",
         "Rule 1: a rule needs at least one line (write the value * to match everything).",
         "Rule 1: a rule needs at least one action.",
     ]

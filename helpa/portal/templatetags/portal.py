@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from helpa.portal.links import active_ticket_links
-from helpa.portal.models import PortalSettings
+from helpa.portal.models import Look, PortalSettings, look_for
 from helpa.tickets.models import Article, Ticket
 
 register = template.Library()
@@ -13,6 +13,13 @@ register = template.Library()
 def portal_settings() -> PortalSettings:
     """The installation's customer-side look (name, logo, colours) for portal/base.html."""
     return PortalSettings.current()
+
+
+@register.simple_tag
+def customer_look(ticket: Ticket | None = None) -> Look:
+    """The look of a customer page: of the ticket's brand on a ticket's page, else the
+    installation's (portal/base.html)."""
+    return look_for(ticket.queue if isinstance(ticket, Ticket) else None)
 
 
 @register.simple_tag

@@ -1,0 +1,179 @@
+"""Brands in outgoing mail (C3, M6): a reply on a brand's queue leaves from the brand's sender
+with its greeting and signature; the signature order personal per brand → brand → personal →
+general; auto-replies of a brand's queue carry its sender and signature; an agent's page for
+their own signatures."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from itertools import product
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from helpa.accounts.models import User
+from helpa.crm.models import Brand, Contact
+from helpa.mail import ingest, outbound
+from helpa.mail.models import (
+    AgentBrandSignature,
+    AgentSignature,
+    InboundMail,
+    MailAddress,
+    MailSettings,
+    OutgoingMail,
+    QueueMail,
+)
+from helpa.tickets import actions
+from helpa.tickets.models import Queue, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme() -> Brand:
+    return Brand.objects.create(
+        code="ACME",
+        name="Acme",
+        sender_address="Kundtjanst@Acme.example",
+        sender_name="Acme kundtjänst",
+        closing_greeting="Vänliga hälsningar,\n{agent}",
+        signature="Acme AB · {queue}",
+        primary_colour="#aa0000",
+    )
+
+
+@pytest.fixture
+def acme_queue(support: Queue, acme: Brand) -> Queue:
+    support.brand = acme
+    support.save()
+    QueueMail.objects.create(queue=support, auto_reply=False)
+    return support
+
+
+@pytest.fixture
+def pia_ticket(alice: User, acme_queue: Queue) -> Ticket:
+    pia = Contact.objects.create(name="Pia Persson", email="pia@kund.se")
+    return actions.open_ticket(alice, queue=acme_queue, title="Printer is broken", contact=pia)
+
+
+def _parsed(mail: OutgoingMail) -> EmailMessage:
+    with mail.raw.open("rb") as f:
+        return message_from_bytes(f.read(), policy=policy.default)  # type: ignore[return-value]
+
+
+def _text(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+
+def _reply_mail(alice: User, ticket: Ticket, django_capture_on_commit_callbacks) -> OutgoingMail:
+    with django_capture_on_commit_callbacks(execute=False):
+        reply = actions.add_reply(alice, ticket, "<p>We have fixed the printer.</p>")
+    return OutgoingMail.objects.get(article=reply)
+
+
+def test_a_reply_on_a_brands_queue_has_its_sender_greeting_and_signature(
+    alice, pia_ticket, django_capture_on_commit_callbacks
+):
+    mail = _reply_mail(alice, pia_ticket, django_capture_on_commit_callbacks)
+    assert mail.sender == "kundtjanst@acme.example"
+    message = _parsed(mail)
+    assert message["From"] == "Acme kundtjänst <kundtjanst@acme.example>"
+    text = _text(message)
+    assert text.startswith(
+        "We have fixed the printer.\n\nVänliga hälsningar,\nAlice Agent\n\n-- \nAcme AB · Support"
+    )
+    html = message.get_body(("html",)).get_content()
+    assert "border-top:4px solid #aa0000" in html and "Acme AB · Support" in html
+
+
+def test_the_queues_own_sender_comes_before_the_brands(
+    alice, pia_ticket, acme_queue, django_capture_on_commit_callbacks
+):
+    """Precedence queue → brand → installation: a queue's marked sender address and its own
+    sender name win; an address only bound for receiving does not."""
+    MailAddress.objects.create(queue=acme_queue, address="in@helpa.test")
+    assert outbound.sender_for(acme_queue) == ("Acme kundtjänst", "kundtjanst@acme.example")
+    MailAddress.objects.filter(address="in@helpa.test").update(is_sender=True)
+    QueueMail.objects.filter(queue=acme_queue).update(sender_name="Support desk")
+    assert outbound.sender_for(acme_queue) == ("Support desk", "in@helpa.test")
+    Brand.objects.filter(pk=acme_queue.brand_id).update(sender_address="", sender_name="")
+    MailAddress.objects.all().delete()
+    QueueMail.objects.filter(queue=acme_queue).update(sender_name="")
+    acme_queue.refresh_from_db()
+    name, address = outbound.sender_for(acme_queue)
+    assert name == "Support" and address  # the installation's address, the queue's name
+
+
+@pytest.mark.parametrize(
+    "levels",
+    list(product([True, False], repeat=4)),
+    ids=lambda v: "".join("x" if b else "-" for b in v),
+)
+def test_the_signature_order(alice, acme, levels) -> None:
+    """Every combination of the four levels: the first present one is used."""
+    personal_brand, brand_level, personal, general = levels
+    if personal_brand:
+        AgentBrandSignature.objects.create(user=alice, brand=acme, signature="personal for Acme")
+    acme.signature = "Acme's own" if brand_level else ""
+    acme.save()
+    if personal:
+        AgentSignature.objects.create(user=alice, signature="Alice's own")
+    settings = MailSettings.load()
+    settings.signature = "the general one" if general else ""
+    settings.save()
+    expected = next(
+        (
+            text
+            for present, text in zip(
+                levels,
+                ["personal for Acme", "Acme's own", "Alice's own", "the general one"],
+                strict=True,
+            )
+            if present
+        ),
+        "",
+    )
+    assert outbound.signature_for(alice, MailSettings.load(), acme) == expected
+
+
+def test_another_brands_personal_signature_is_not_used(alice, acme) -> None:
+    other = Brand.objects.create(code="BETA", name="Beta")
+    AgentBrandSignature.objects.create(user=alice, brand=other, signature="for Beta")
+    AgentSignature.objects.create(user=alice, signature="Alice's own")
+    acme.signature = ""
+    acme.save()
+    assert outbound.signature_for(alice, MailSettings.load(), acme) == "Alice's own"
+    # An unbranded queue keeps the old order: personal → general.
+    assert outbound.signature_for(alice, MailSettings.load(), None) == "Alice's own"
+
+
+def test_an_auto_reply_of_a_brands_queue_has_its_sender_and_signature(acme_queue):
+    QueueMail.objects.filter(queue=acme_queue).update(auto_reply=True)
+    raw = (
+        b"From: Pia <pia@kund.se>\r\nTo: support@helpa.test\r\nSubject: Help\r\n"
+        b"Message-ID: <b1@kund.se>\r\nContent-Type: text/plain\r\n\r\nHello"
+    )
+    result = ingest.ingest_message(raw, source=InboundMail.Source.PIPE, queue=acme_queue)
+    mail = OutgoingMail.objects.get(ticket=result.ticket, kind=OutgoingMail.Kind.AUTO_REPLY)
+    message = _parsed(mail)
+    assert message["From"] == "Acme kundtjänst <kundtjanst@acme.example>"
+    assert _text(message).rstrip().endswith("-- \nAcme AB · Support")
+
+
+def test_my_signatures_page(alice, acme) -> None:
+    client = Client()
+    client.force_login(alice)
+    url = reverse("mail:my_signatures")
+    assert "My signature for Acme" in client.get(url).content.decode()
+    response = client.post(url, {"personal": "Alice", f"brand_{acme.pk}": "Alice at Acme"})
+    assert response.status_code == 302
+    assert AgentSignature.objects.get(user=alice).signature == "Alice"
+    assert AgentBrandSignature.objects.get(user=alice, brand=acme).signature == "Alice at Acme"
+    client.post(url, {"personal": "Alice", f"brand_{acme.pk}": ""})
+    assert not AgentBrandSignature.objects.filter(user=alice).exists()
+    # An agent limited to another brand is not offered this one.
+    other = Brand.objects.create(code="BETA", name="Beta")
+    other.limited_agents.add(alice)
+    assert "My signature for Acme" not in client.get(url).content.decode()
