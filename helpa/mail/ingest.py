@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from helpa.accounts.models import Role, User
 from helpa.crm.models import Contact, company_for_address
-from helpa.lib import events
+from helpa.lib import events, rows
 from helpa.tickets import actions, search
 from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Status, Ticket
 
@@ -139,7 +139,7 @@ def _ingest(
                     _process_or_raise(inbound, parsed)
                 # The row is written last, with its outcome: one INSERT, in the same
                 # transaction as the ticket article.
-                inbound.save()
+                rows.insert(inbound)
         except _ProcessingFailed as failure:
             # Whatever processing wrote is rolled back with its transaction (no savepoint to
             # pay for on every message): the raw message is stored as failed on its own.

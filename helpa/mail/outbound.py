@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from helpa.accounts.models import User
 from helpa.crm.models import Brand
+from helpa.lib import rows
 from helpa.lib.html import text_to_html
 from helpa.tickets.models import Article, ArticleKind, Queue, Ticket
 from helpa.tickets.models import Attachment as TicketAttachment
@@ -424,7 +425,7 @@ def queue_mail(
         last_error=note[:2000],
     )
     save_raw(outgoing.raw, composed.as_bytes())
-    outgoing.save()
+    rows.insert(outgoing)
     if state == OutgoingMail.State.QUEUED:
         transaction.on_commit(_wake_the_sender)
     return outgoing

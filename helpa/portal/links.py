@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from helpa.accounts.models import User
 from helpa.crm.models import Contact
+from helpa.lib import rows
 from helpa.lib.tokens import new_token, token_hash
 from helpa.tickets.models import Ticket
 
@@ -38,11 +39,13 @@ def ticket_link_url(ticket: Ticket, contact: Contact | None) -> str:
 def issue_ticket_link(ticket: Ticket, contact: Contact) -> str:
     raw, hashed = new_token()
     days = PortalSettings.cached().link_valid_days
-    TicketLink.objects.create(
-        ticket=ticket,
-        contact=contact,
-        token_hash=hashed,
-        expires_at=timezone.now() + timedelta(days=days),
+    rows.insert(
+        TicketLink(
+            ticket=ticket,
+            contact=contact,
+            token_hash=hashed,
+            expires_at=timezone.now() + timedelta(days=days),
+        )
     )
     return raw
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from helpa.accounts.models import Role, User
 from helpa.crm.models import Contact
-from helpa.lib import events
+from helpa.lib import events, rows
 from helpa.lib.files import delete_files_on_commit
 from helpa.lib.html import html_to_text, sanitize_html
 
@@ -164,19 +164,21 @@ def open_ticket(
     )
     _set_description(ticket, description)
     _stamp_status_times(ticket, status, now)
-    ticket.save()
+    rows.insert(ticket)
     # A new ticket has no followers: say so the way prefetch_related would, so the
     # notifications sent after commit need not ask the database. `followers.add()` on this
     # instance (follow) drops the cache again.
     ticket._prefetched_objects_cache = {"followers": User.objects.none()}
-    HistoryEntry.objects.create(
-        ticket=ticket,
-        actor=who.user,
-        actor_name=who.name,
-        field="created",
-        new_value=ticket.display_number,
-        version=ticket.version,
-        created_at=now,
+    rows.insert(
+        HistoryEntry(
+            ticket=ticket,
+            actor=who.user,
+            actor_name=who.name,
+            field="created",
+            new_value=ticket.display_number,
+            version=ticket.version,
+            created_at=now,
+        )
     )
     if attachments:
         stored = _store_attachments(ticket, None, attachments)
@@ -413,16 +415,18 @@ def add_article(
     if time_spent_minutes < 0:
         raise TicketError(_("Time spent cannot be negative."))
     now = timezone.now()
-    article = Article.objects.create(
-        ticket=ticket,
-        kind=kind,
-        body_html=body,
-        body_text=body_text,
-        author=who.user,
-        author_contact=contact,
-        author_name=author_name or who.name,
-        time_spent_minutes=time_spent_minutes,
-        created_at=now,
+    article = rows.insert(
+        Article(
+            ticket=ticket,
+            kind=kind,
+            body_html=body,
+            body_text=body_text,
+            author=who.user,
+            author_contact=contact,
+            author_name=author_name or who.name,
+            time_spent_minutes=time_spent_minutes,
+            created_at=now,
+        )
     )
     if attachments:
         stored = _store_attachments(ticket, article, attachments)
