@@ -1,7 +1,8 @@
 """Contacts (the people who write to us), their companies, and brands.
 
-The contact register grows in the contacts issue; the ticket core only needs who asked and
-for which company.
+A contact's primary address is `Contact.email` (mail, the portal and notifications use it); more
+addresses and the phone numbers live in small tables of their own, stored normalised (addresses
+lower-cased, phones E.164) and indexed, so the mail and SMS channels find a contact by any of them.
 
 A brand (ServIT's "svarsställe") is a client organisation the desk answers for: its queues,
 companies, templates, canned responses and rules belong to it, its mail goes out under its
@@ -21,7 +22,10 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+
+from .identifiers import display_phone
 
 if TYPE_CHECKING:
     from helpa.accounts.models import User
@@ -135,6 +139,9 @@ class CompanyQuerySet(models.QuerySet["Company"]):
         return self.filter(brand_allowed_q(user))
 
 
+LANGUAGES = [("sv", _("Swedish")), ("en", _("English"))]
+
+
 class Company(models.Model):
     name = models.CharField(_("name"), max_length=200)
     brand = models.ForeignKey(
@@ -145,9 +152,12 @@ class Company(models.Model):
         related_name="companies",
         verbose_name=_("brand"),
     )
+    # Stored normalised (see identifiers.normalise_org_number): NNNNNN-NNNN or 9 digits.
     organisation_number = models.CharField(_("organisation number"), max_length=20, blank=True)
     customer_number = models.CharField(_("customer number"), max_length=40, blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    visiting_address = models.TextField(_("visiting address"), blank=True)
+    postal_address = models.TextField(_("postal address"), blank=True)
+    invoice_address = models.TextField(_("invoice address"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     portal_shares_tickets = models.BooleanField(
         _("colleagues see each other's tickets in the portal"), default=False
@@ -165,6 +175,18 @@ class Company(models.Model):
         ordering = ["name"]
         verbose_name = _("company")
         verbose_name_plural = _("companies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_number"],
+                condition=~Q(organisation_number=""),
+                name="company_org_number_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["customer_number"],
+                condition=~Q(customer_number=""),
+                name="company_customer_number_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -214,8 +236,8 @@ class ContactQuerySet(models.QuerySet["Contact"]):
 
 class Contact(models.Model):
     name = models.CharField(_("name"), max_length=200)
+    # The primary address; the others are ContactEmail rows.
     email = models.EmailField(_("e-mail address"), blank=True, db_index=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
     company = models.ForeignKey(
         Company,
         on_delete=models.SET_NULL,
@@ -232,6 +254,15 @@ class Contact(models.Model):
         blank=True,
         related_name="contact",
     )
+    language = models.CharField(_("language"), max_length=8, choices=LANGUAGES, default="sv")
+    notes = models.TextField(_("notes"), blank=True)
+    # Both this and the company's portal_shares_tickets must be on for a contact to see their
+    # colleagues' tickets in the portal: the company opens the door, a contact can be kept out.
+    portal_sees_company_tickets = models.BooleanField(
+        _("may see the company's tickets in the portal"),
+        default=True,
+        help_text=_("Only when the company shares its tickets in the portal."),
+    )
 
     objects = ContactQuerySet.as_manager()
 
@@ -247,3 +278,68 @@ class Contact(models.Model):
     def initials(self) -> str:
         parts = [p for p in (self.name or self.email).replace("@", " ").split() if p]
         return "".join(p[0] for p in parts[:2]).upper()
+
+
+class ContactEmail(models.Model):
+    """A contact's further address (the primary one is Contact.email). Lower-case, one contact
+    per address."""
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="emails", verbose_name=_("contact")
+    )
+    address = models.EmailField(_("e-mail address"), unique=True)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name = _("e-mail address")
+        verbose_name_plural = _("e-mail addresses")
+        constraints = [
+            models.UniqueConstraint(Lower("address"), name="contactemail_address_ci_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.address = self.address.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class ContactPhone(models.Model):
+    """One of a contact's phone numbers, E.164 (the SMS channel looks contacts up by it)."""
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="phones", verbose_name=_("contact")
+    )
+    number = models.CharField(_("phone number"), max_length=20, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "number"], name="contactphone_unique")
+        ]
+
+    def __str__(self) -> str:
+        return display_phone(self.number)
+
+
+class CompanyPhone(models.Model):
+    """One of a company's phone numbers (switchboard, support line), E.164."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="phones", verbose_name=_("company")
+    )
+    number = models.CharField(_("phone number"), max_length=20, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="companyphone_unique")
+        ]
+
+    def __str__(self) -> str:
+        return display_phone(self.number)

@@ -23,7 +23,12 @@ def portal_contact(user: User) -> Contact | None:
 
 
 def shares_company_tickets(contact: Contact) -> bool:
-    return bool(contact.company_id and contact.company.portal_shares_tickets)
+    """Both must allow it: the company shares its tickets, and this contact may see them."""
+    return bool(
+        contact.company_id
+        and contact.company.portal_shares_tickets
+        and contact.portal_sees_company_tickets
+    )
 
 
 def tickets_for(contact: Contact, *, company_wide: bool = True) -> QuerySet[Ticket]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_contacts
 
 app_name = "tickets"
 
@@ -26,4 +26,11 @@ urlpatterns = [
     path("tickets/choices/contacts/", views.contact_options, name="contact_options"),
     path("tickets/choices/companies/", views.company_options, name="company_options"),
     path("notifications/", views.notification_list, name="notifications"),
+    path("contacts/", views_contacts.contact_list, name="contacts"),
+    path("contacts/new/", views_contacts.contact_new, name="contact_new"),
+    path("contacts/<int:pk>/", views_contacts.contact_detail, name="contact"),
+    path("contacts/<int:pk>/merge/", views_contacts.contact_merge, name="contact_merge"),
+    path("companies/", views_contacts.company_list, name="companies"),
+    path("companies/new/", views_contacts.company_new, name="company_new"),
+    path("companies/<int:pk>/", views_contacts.company_detail, name="company"),
 ]

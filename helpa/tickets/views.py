@@ -331,6 +331,30 @@ def _kind_labels() -> dict[str, str]:
     }
 
 
+RECENT_TICKETS = 5
+
+
+def _recent_tickets(request: HttpRequest, ticket: Ticket) -> tuple[list[Ticket], list[Ticket]]:
+    """The contact's and the company's latest tickets besides this one, of those the agent may
+    open: one query for both (each side's newest few chosen in a subquery), split here."""
+    if not ticket.contact_id and not ticket.company_id:
+        return [], []
+    visible = Ticket.objects.visible_to(request.user).exclude(pk=ticket.pk).order_by("-created_at")
+    wanted = Q()
+    for field, value in (("contact_id", ticket.contact_id), ("company_id", ticket.company_id)):
+        if value:
+            newest = visible.filter(**{field: value}).values("pk")[:RECENT_TICKETS]
+            wanted |= Q(pk__in=newest)
+    rows = list(
+        Ticket.objects.filter(wanted)
+        .only("number", "title", "status", "created_at", "contact_id", "company_id")
+        .order_by("-created_at", "-pk")
+    )
+    of_contact = [t for t in rows if ticket.contact_id and t.contact_id == ticket.contact_id]
+    of_company = [t for t in rows if ticket.company_id and t.company_id == ticket.company_id]
+    return of_contact[:RECENT_TICKETS], of_company[:RECENT_TICKETS]
+
+
 def _ticket_page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     settings = extra.pop("settings", None) or HelpdeskSettings.load()
     tabs = _thread_tabs(ticket, show_all=request.GET.get("all") == "1")
@@ -344,10 +368,13 @@ def _ticket_page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> 
         for article in tab.entries
         for file in article.files
     ]
+    contact_recent, company_recent = _recent_tickets(request, ticket)
     context = {
         "ticket": ticket,
         "settings": settings,
         "tabs": tabs,
+        "contact_recent": contact_recent,
+        "company_recent": company_recent,
         "documents": documents,
         "loose_attachments": Attachment.objects.filter(ticket=ticket, article=None),
         "history": history,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from helpa.crm.actions import add_phone
 from helpa.crm.models import Company, Contact
 from helpa.lib.html import text_to_html
 from helpa.portal import actions as portal_actions
@@ -49,9 +50,9 @@ def find_or_create_contact(
         company = (
             Company.objects.filter(customer_number__iexact=customer_number).order_by("pk").first()
         )
-    return Contact.objects.create(
-        name=name or email.split("@")[0], email=email, phone=phone[:40], company=company
-    )
+    contact = Contact.objects.create(name=name or email.split("@")[0], email=email, company=company)
+    add_phone(contact, phone[:40])
+    return contact
 
 
 def _title(form: ContactForm, values: dict[str, Any]) -> str:

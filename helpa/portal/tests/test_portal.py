@@ -221,6 +221,20 @@ def test_a_company_that_shares_shows_colleagues_tickets(
     assert carl_client.get(reverse("portal:ticket", args=[theirs.number])).status_code == 200
 
 
+def test_a_contact_kept_out_of_the_company_tickets_sees_only_their_own(
+    carl_client: Client, contact: Contact, queue_support: Queue, alice: User, company: Company
+) -> None:
+    colleague = Contact.objects.create(name="Cilla", email="cilla@acme.se", company=company)
+    theirs = carl_ticket(queue_support, colleague, alice, "Colleague's")
+    company.portal_shares_tickets = True
+    company.save()
+    contact.portal_sees_company_tickets = False  # the company shares, but not with Carl
+    contact.save()
+    listing = carl_client.get(reverse("portal:tickets") + "?scope=company").content.decode()
+    assert "company-tab" not in listing and "Colleague" not in listing
+    assert carl_client.get(reverse("portal:ticket", args=[theirs.number])).status_code == 404
+
+
 def test_a_copied_contact_sees_the_ticket(
     client: Client, queue_support: Queue, alice: User, contact: Contact
 ) -> None:

@@ -74,6 +74,8 @@ def _build_field_labels() -> dict[str, str]:
         "legal_hold": _("Legal hold"),
         "reminder_sent": _("Reminder mailed to the contact"),
         "anonymised": _("Anonymised"),
+        # Written when two contacts are merged (contact_actions.merge_contacts).
+        "contact_merged": _("Contact merged"),
     }
 
 

@@ -194,3 +194,28 @@ def test_the_ticket_page_shows_the_brand_and_its_instruction(desk: dict) -> None
         reverse("tickets:detail", args=[desk["tickets"]["none"].number])
     )
     assert 'data-testid="brand-instructions"' not in plain.content.decode()
+
+
+def test_contact_and_company_pages_of_another_brand(desk: dict) -> None:
+    lena, uno = _client(desk["lena"]), _client(desk["uno"])
+    contacts, companies = desk["contacts"], desk["companies"]
+    for key in ("a", "none"):
+        assert lena.get(reverse("tickets:contact", args=[contacts[key].pk])).status_code == 200
+        assert lena.get(reverse("tickets:company", args=[companies[key].pk])).status_code == 200
+    assert lena.get(reverse("tickets:contact", args=[contacts["b"].pk])).status_code == 404
+    assert lena.get(reverse("tickets:company", args=[companies["b"].pk])).status_code == 404
+    merge = reverse("tickets:contact_merge", args=[contacts["a"].pk])
+    assert lena.post(merge, {"other": contacts["b"].pk}).status_code == 404
+    assert Contact.objects.filter(pk=contacts["b"].pk).exists()
+    listed = lena.get(reverse("tickets:contacts"), {"q": "Kund"}).content.decode()
+    assert "Kund a" in listed and "Kund none" in listed and "Kund b" not in listed
+    companies_listed = lena.get(reverse("tickets:companies")).content.decode()
+    assert "Acme Kund AB" in companies_listed and "Beta Kund AB" not in companies_listed
+    # A forged post cannot put a contact into another brand's company.
+    edit = lena.post(
+        reverse("tickets:contact", args=[contacts["a"].pk]),
+        {"name": "Kund a", "email": "a@kund.se", "company": companies["b"].pk, "language": "sv"},
+    )
+    assert edit.status_code in (200, 400)
+    assert Contact.objects.get(pk=contacts["a"].pk).company == companies["a"]
+    assert uno.get(reverse("tickets:contact", args=[contacts["b"].pk])).status_code == 200

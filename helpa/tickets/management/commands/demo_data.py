@@ -28,7 +28,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from helpa.accounts.models import Role, Team, User
-from helpa.crm.models import Company, Contact
+from helpa.crm.identifiers import normalise_phone
+from helpa.crm.models import Company, CompanyPhone, Contact
 from helpa.lib import events
 from helpa.tickets import actions
 from helpa.tickets.models import (
@@ -980,31 +981,30 @@ class Command(BaseCommand):
                 name=name,
                 organisation_number=org,
                 customer_number=number,
-                phone=phone,
                 # The demo customer's company lets colleagues see each other's tickets.
                 portal_shares_tickets=n == 0,
             )
+            CompanyPhone.objects.create(company=company, number=normalise_phone(phone))
             self.domains[company.pk] = domain
             if n == 0:
                 self.customer = self._user(CUSTOMER[0], CUSTOMER[1], Role.CUSTOMER)
                 self.customer_contact = Contact.objects.create(
                     name=CUSTOMER[1],
                     email=CUSTOMER[0],
-                    phone="+46 70 555 12 34",
                     company=company,
                     user=self.customer,
                 )
+                self.customer_contact.phones.create(number=normalise_phone("+46 70 555 12 34"))
                 self.contacts.append(self.customer_contact)
             for m, person in enumerate(people):
                 local = person.lower().replace(" ", ".").translate(str.maketrans("åäöø", "aaoo"))
-                self.contacts.append(
-                    Contact.objects.create(
-                        name=person,
-                        email=f"{local}@{domain}",
-                        phone=f"+46 70 {n + 1}{m:02d} {10 + 7 * m:02d} {30 + n:02d}",
-                        company=company,
-                    )
+                colleague = Contact.objects.create(
+                    name=person, email=f"{local}@{domain}", company=company
                 )
+                colleague.phones.create(
+                    number=normalise_phone(f"+46 70 {n + 1}{m:02d} {10 + 7 * m:02d} {30 + n:02d}")
+                )
+                self.contacts.append(colleague)
 
         plans = self._plan_tickets()
         self._run(plans)
