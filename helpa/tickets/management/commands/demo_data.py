@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from helpa.accounts.models import Role, Team, User
-from helpa.crm.identifiers import normalise_phone
+from helpa.crm.identifiers import normalise_org_number, normalise_phone
 from helpa.crm.models import Company, CompanyPhone, Contact
 from helpa.lib import events
 from helpa.tickets import actions
@@ -129,7 +129,7 @@ COMPANIES = [
     ),
     (
         "Bergen Fisk AS",
-        "923 456 789",
+        "923 456 783",
         "K-1003",
         "+47 55 30 40 50",
         "bergenfisk.no",
@@ -137,7 +137,7 @@ COMPANIES = [
     ),
     (
         "Mälardalens Tandvård AB",
-        "556987-6543",
+        "556987-6542",
         "K-1004",
         "+46 21 10 20 30",
         "mdtandvard.se",
@@ -326,7 +326,7 @@ SCENARIOS = [
         "Invoice {invoice} shows our old VAT number. Our accounting cannot book it like this.",
         "Sorry about that. Could you send us the correct VAT number so we can update your "
         "customer record?",
-        "It is NO923456789MVA.",
+        "It is NO923456783MVA.",
         "The customer record is updated and a corrected invoice {invoice} has been sent.",
     ),
     S(
@@ -384,7 +384,7 @@ SCENARIOS = [
         "en",
         "From next quarter we only accept e-invoices via Peppol. Can you send them that way?",
         "Certainly. What is your Peppol ID?",
-        "0192:923456789.",
+        "0192:923456783.",
         "Done: from the next invoice on you will receive all invoices via Peppol.",
     ),
     # IT
@@ -979,7 +979,7 @@ class Command(BaseCommand):
         for n, (name, org, number, phone, domain, people) in enumerate(COMPANIES):
             company = Company.objects.create(
                 name=name,
-                organisation_number=org,
+                organisation_number=normalise_org_number(org),
                 customer_number=number,
                 # The demo customer's company lets colleagues see each other's tickets.
                 portal_shares_tickets=n == 0,
