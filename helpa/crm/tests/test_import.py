@@ -236,3 +236,72 @@ def test_fifty_thousand_rows(tmp_path: Path) -> None:
     second = time.monotonic() - start
     assert again.unchanged == 50_000
     print(f"\n50,000 rows: first run {first:.1f} s, second run {second:.1f} s")
+
+
+# --- The pages -------------------------------------------------------------------------------
+
+
+def upload(client, path: Path):  # type: ignore[no-untyped-def]
+    with open(path, "rb") as handle:
+        return client.post(reverse("crm_import:start"), {"file": handle})
+
+
+@pytest.mark.django_db
+def test_agents_may_not_import(agent_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert agent_client.get(reverse("crm_import:start")).status_code == 403
+    assert upload(agent_client, swedish_csv(tmp_path)).status_code == 403
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_upload_map_preview_and_run(admin_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    response = upload(admin_client, swedish_csv(tmp_path))
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response.url == reverse("crm_import:job", args=[job.pk])
+    assert job.total_rows == 8 and job.headers[0] == "Namn"
+
+    page = admin_client.get(response.url).content.decode()
+    assert '<option value="email" selected>' in page
+    assert "asa@example.se: <strong>will be created</strong>" in page
+    assert "Duplicate of row 2 (the same e-mail address): not imported." in page
+    assert Contact.objects.count() == 0 and Company.objects.count() == 0  # a preview writes nothing
+
+    # Ignore the notes column (index 6), then run.
+    mapping = {f"col{i}": f for i, f in enumerate(job.mapping)}
+    mapping["col6"] = ""
+    response = admin_client.post(reverse("crm_import:run", args=[job.pk]), mapping)
+    job.refresh_from_db()
+    assert (job.state, job.created, job.failed, job.processed) == ("done", 3, 5, 8)
+    assert {"row": 4, "reason": job.errors[0]["reason"]} == job.errors[0]
+    assert Contact.objects.get(email="asa@example.se").notes == ""
+    page = admin_client.get(reverse("crm_import:job", args=[job.pk])).content.decode()
+    assert "3 created, 0 updated, 0 unchanged, 5 failed." in page
+    assert 'value="100"' in page
+
+
+@pytest.mark.django_db
+def test_a_large_file_runs_in_the_background(admin_client, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from helpa.crm import importing
+
+    monkeypatch.setattr(importing, "BACKGROUND_ROWS", 3)
+    monkeypatch.setattr(importing, "BATCH", 2)
+    response = upload(admin_client, swedish_csv(tmp_path))
+    job = ImportJob.objects.get()
+    admin_client.post(
+        reverse("crm_import:run", args=[job.pk]), {f"col{i}": f for i, f in enumerate(job.mapping)}
+    )
+    job.refresh_from_db()  # huey runs immediately in tests
+    assert (job.state, job.created, job.processed) == ("done", 3, 8)
+    assert job.started_at and job.finished_at
+    fragment = admin_client.get(response.url, headers={"HX-Request": "true"}).content.decode()
+    assert fragment.lstrip().startswith('<div id="import-progress"')
+    assert "hx-trigger" not in fragment  # finished: no more polling
+
+
+@pytest.mark.django_db
+def test_not_a_spreadsheet(admin_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(b"PK\x03\x04garbage")
+    response = upload(admin_client, path)
+    assert response.status_code == 200
+    assert "The Excel file cannot be read." in response.content.decode()
