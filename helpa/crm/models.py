@@ -343,3 +343,56 @@ class CompanyPhone(models.Model):
 
     def __str__(self) -> str:
         return display_phone(self.number)
+
+
+class ImportJob(models.Model):
+    """One file of contacts and companies being imported (crm/importing.py): the stored file,
+    the column mapping, and the progress and outcome the import page shows."""
+
+    class State(models.TextChoices):
+        UPLOADED = "uploaded", _("waiting for the mapping")
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("importing")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    file_name = models.CharField(_("file"), max_length=255)
+    # Relative to MEDIA_ROOT (under HELPA_DATA_DIR): imports/<id>-<random>.csv|xlsx
+    stored_path = models.CharField(max_length=255)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)
+    total_rows = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.UPLOADED)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    # [{"row": 7, "reason": "…"}], at most importing.MAX_ERRORS_KEPT; error_count counts all.
+    errors = models.JSONField(default=list)
+    error_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)  # why the whole import failed, if it did
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return min(100, self.processed * 100 // self.total_rows) if self.total_rows else 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
