@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/sla/", include("helpa.automation.urls_sla")),
     path("", include("helpa.automation.urls_templates")),
     path("settings/retention/", include("helpa.automation.urls_retention")),
+    path("settings/privacy/", include("helpa.privacy.urls")),
     path("settings/", include("helpa.administration.urls")),
     path("mail/", include("helpa.mail.urls")),
     path("portal/", include("helpa.portal.urls")),
