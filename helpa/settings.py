@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "helpa.webforms",
     "helpa.kb",
     "helpa.administration",
+    "helpa.privacy",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
