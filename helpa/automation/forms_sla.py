@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from helpa.crm.models import Company
+from helpa.crm.models import Brand, Company
 from helpa.tickets.models import Priority, Queue
 
 from .calendars import HoursError, format_ranges, minute_of, parse_ranges
@@ -224,6 +224,14 @@ class PolicyForm(forms.ModelForm):
         help_text=gettext_lazy("None chosen: every company (and tickets without one)."),
     )
 
+    brands = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Brands"),
+        queryset=Brand.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: every brand (and queues without one)."),
+    )
+
     class Meta:
         model = SLAPolicy
         fields = [
@@ -233,6 +241,7 @@ class PolicyForm(forms.ModelForm):
             "priorities",
             "queues",
             "companies",
+            "brands",
             "first_response_minutes",
             "next_response_minutes",
             "resolution_minutes",

@@ -479,7 +479,7 @@ class SLAPolicy(models.Model):
     companies = models.ManyToManyField(
         Company, related_name="+", blank=True, verbose_name=_("companies")
     )
-    # A brand condition joins these when brands exist: a many-to-many like the queues.
+    brands = models.ManyToManyField(Brand, related_name="+", blank=True, verbose_name=_("brands"))
     first_response_minutes = models.PositiveIntegerField(
         _("first response (business minutes)"), null=True, blank=True
     )

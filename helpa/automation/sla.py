@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,6 +50,7 @@ from helpa.tickets.models import (
     ArticleKind,
     HistoryEntry,
     Notification,
+    Queue,
     Status,
     Ticket,
     active_q,
@@ -88,6 +89,7 @@ class Policy:
     priorities: frozenset[int]
     queue_ids: frozenset[int]
     company_ids: frozenset[int]
+    brand_ids: frozenset[int]
     first_response: int | None
     next_response: int | None
     resolution: int | None
@@ -95,11 +97,13 @@ class Policy:
     pause_statuses: frozenset[str]
     warning_minutes: int
 
-    def matches(self, ticket: Any) -> bool:
+    def matches(self, ticket: Any, brand_id: int | None) -> bool:
+        """`brand_id`: the brand of the ticket's queue (a ticket's brand is its queue's)."""
         return (
             (not self.priorities or ticket.priority in self.priorities)
             and (not self.queue_ids or ticket.queue_id in self.queue_ids)
             and (not self.company_ids or ticket.company_id in self.company_ids)
+            and (not self.brand_ids or brand_id in self.brand_ids)
         )
 
     def minutes(self, target: str) -> int | None:
@@ -121,9 +125,11 @@ class Setup:
     default_calendar_id: int | None
     queue_calendars: dict[int, int]
     tz: ZoneInfo
+    queue_brands: dict[int, int] = field(default_factory=dict)  # only when a policy asks
 
     def policy_for(self, ticket: Any) -> Policy | None:
-        return next((p for p in self.policies if p.matches(ticket)), None)
+        brand_id = self.queue_brands.get(ticket.queue_id)
+        return next((p for p in self.policies if p.matches(ticket, brand_id)), None)
 
     def calendar_for(self, policy: Policy, ticket: Any) -> Calendar:
         """The policy's calendar; else the queue's; else the default; else always open."""
@@ -173,6 +179,17 @@ def _load() -> Setup:
         slapolicy_id__in=ids
     ).values_list("slapolicy_id", "company_id"):
         companies.setdefault(policy_id, set()).add(company_id)
+    brands: dict[int, set[int]] = {}
+    for policy_id, brand_id in SLAPolicy.brands.through.objects.filter(
+        slapolicy_id__in=ids
+    ).values_list("slapolicy_id", "brand_id"):
+        brands.setdefault(policy_id, set()).add(brand_id)
+    # Which queue is which brand's: asked only when a policy names a brand.
+    queue_brands = (
+        dict(Queue.objects.filter(brand__isnull=False).values_list("pk", "brand_id"))
+        if brands
+        else {}
+    )
     policies = [
         Policy(
             id=p.pk,
@@ -180,6 +197,7 @@ def _load() -> Setup:
             priorities=frozenset(int(v) for v in p.priorities),
             queue_ids=frozenset(queues.get(p.pk, ())),
             company_ids=frozenset(companies.get(p.pk, ())),
+            brand_ids=frozenset(brands.get(p.pk, ())),
             first_response=p.first_response_minutes,
             next_response=p.next_response_minutes,
             resolution=p.resolution_minutes,
@@ -206,7 +224,7 @@ def _load() -> Setup:
         if cal.is_default:
             default_id = cal.pk
     queue_calendars = dict(CalendarQueue.objects.values_list("queue_id", "calendar_id"))
-    return Setup(policies, calendars, default_id, queue_calendars, tz)
+    return Setup(policies, calendars, default_id, queue_calendars, tz, queue_brands)
 
 
 _recent = RecentlyRead()

@@ -216,6 +216,7 @@ def sla_on_message(ticket: Ticket, article: Article, **_payload: Any) -> None:
 @receiver([post_save, post_delete], sender=CalendarQueue)
 @receiver(m2m_changed, sender=SLAPolicy.queues.through)
 @receiver(m2m_changed, sender=SLAPolicy.companies.through)
+@receiver(m2m_changed, sender=SLAPolicy.brands.through)
 def forget_cached_sla(**_kwargs: Any) -> None:
     sla.forget()
 

@@ -54,7 +54,9 @@ def sla_overview(request: HttpRequest) -> HttpResponse:
         for c in calendars
     ]
     policies = list(
-        SLAPolicy.objects.select_related("calendar").prefetch_related("queues", "companies")
+        SLAPolicy.objects.select_related("calendar").prefetch_related(
+            "queues", "companies", "brands"
+        )
     )
     for policy in policies:
         policy.priority_labels = [  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from helpa.automation.models import (
     SLAPolicy,
     SLATarget,
 )
-from helpa.crm.models import Company
+from helpa.crm.models import Brand, Company
 from helpa.mail.models import OutgoingMail
 from helpa.tickets import actions
 from helpa.tickets.models import (
@@ -151,6 +151,20 @@ def test_a_rule_that_raises_the_priority_chooses_the_policy(
     ticket = _reload(ticket)
     assert ticket.priority == Priority.HIGH
     assert ticket.first_response_due_at == at(2025, 3, 5, 10)
+
+
+def test_a_brand_condition(policies, alice, queue_support, queue_billing) -> None:
+    acme = Brand.objects.create(code="ACME", name="Acme")
+    queue_support.brand = acme
+    queue_support.save()
+    vip = SLAPolicy.objects.create(name="Acme", position=0, first_response_minutes=30)
+    vip.brands.add(acme)
+    queue_billing.teams.add(*queue_support.teams.all())
+    with time_machine.travel(WEDNESDAY_9, tick=False):
+        branded = _open(alice, queue_support)
+        plain = _open(alice, queue_billing)
+    assert _reload(branded).first_response_due_at == at(2025, 3, 5, 9, 30)
+    assert _reload(plain).first_response_due_at == at(2025, 3, 5, 17)  # Standard: 8 h
 
 
 def test_a_queue_condition_and_a_queue_calendar(policies, alice, queue_support) -> None:
