@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from helpa.accounts.permissions import admin_required
 
@@ -108,9 +108,14 @@ def anonymise(request: HttpRequest) -> HttpResponse:
     if subject is None:
         return _confirm(request, "anonymise")
     row = gdpr.anonymise(subject, request.user)  # type: ignore[arg-type]
+    count = row.counts.get("tickets_touched", 0)
     messages.success(
         request,
-        _("The person was anonymised: %(count)s tickets changed.")
-        % {"count": row.counts.get("tickets_touched", 0)},
+        ngettext(
+            "The person was anonymised: %(count)s ticket changed.",
+            "The person was anonymised: %(count)s tickets changed.",
+            count,
+        )
+        % {"count": count},
     )
     return redirect("privacy:index")

@@ -50,8 +50,9 @@ class Command(BaseCommand):
             importer = Importer(mapping, dry_run=options["dry_run"])
         except (ImportFileError, MappingError) as error:
             raise CommandError(str(error)) from error
+        ignored = _("(ignored)")
         for header, target in zip(table.headers, mapping, strict=True):
-            self.stdout.write(f"  {header} → {FIELDS[target] if target else _('(ignored)')}")
+            self.stdout.write(f"  {header} → {FIELDS[target] if target else ignored}")
         result = importer.run(table.rows)
         if options["dry_run"]:
             self.stdout.write(_("Dry run: nothing was written."))

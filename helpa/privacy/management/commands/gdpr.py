@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from helpa.privacy import gdpr
 
@@ -41,7 +42,12 @@ class Command(BaseCommand):
             self.stdout.write(_("Nothing was changed. Add --yes to anonymise."))
             return
         row = gdpr.anonymise(subject, None)
+        count = row.counts.get("tickets_touched", 0)
         self.stdout.write(
-            _("Anonymised: %(count)s tickets changed.")
-            % {"count": row.counts.get("tickets_touched", 0)}
+            ngettext(
+                "Anonymised: %(count)s ticket changed.",
+                "Anonymised: %(count)s tickets changed.",
+                count,
+            )
+            % {"count": count}
         )
