@@ -36,7 +36,7 @@ from typing import Any
 import phonenumbers
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -626,6 +626,7 @@ def anonymise(subject: Subject, actor: User | None) -> GdprRequest:
     pattern = subject.pattern()
     counts = summary(subject)
     touched: set[int] = set(subject.ticket_ids)
+    _overwrite_what_is_deleted()
 
     # Their own files: deleted (a file's content cannot be searched and replaced reliably).
     own_files = Attachment.objects.filter(article__in=_own_articles(subject))
@@ -704,7 +705,29 @@ def anonymise(subject: Subject, actor: User | None) -> GdprRequest:
     for ticket_id in sorted(touched):
         search.reindex_ticket(ticket_id)
     counts["tickets_touched"] = len(touched)
+    transaction.on_commit(_forget_on_disk)
     return log_request(GdprRequest.Kind.ANONYMISE, subject, counts, actor)
+
+
+def _overwrite_what_is_deleted() -> None:
+    """SQLite leaves deleted and overwritten text in the database file's free space unless
+    secure_delete is on: zeroed instead, for this connection's writes from now on."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA secure_delete = ON")
+
+
+def _forget_on_disk() -> None:
+    """After the commit, on SQLite: the full-text index's old segments still hold the removed
+    words until they are merged ('optimize' rewrites the index), and the write-ahead log holds
+    the pages as they were until a checkpoint copies and truncates it. PostgreSQL keeps old row
+    versions until (auto)vacuum, which cannot run inside a request's transaction."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return  # (in_atomic_block: a test's transaction, which never reaches the disk)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO tickets_ticket_fts(tickets_ticket_fts) VALUES('optimize')")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.execute("PRAGMA secure_delete = OFF")
 
 
 def _sweep(subject: Subject, pattern: re.Pattern[str] | None) -> set[int]:

@@ -316,3 +316,33 @@ def test_the_command_line(
         call_command("gdpr", "anonymise", ASA_MAIL, "--yes")
     assert Contact.objects.get(pk=desk["asa"].pk).name == "[removed]"
     assert GdprRequest.objects.filter(actor=None).count() == 2
+
+
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3",
+    reason="the SQLite database file itself; PostgreSQL's old row versions go with vacuum",
+)
+@pytest.mark.django_db(transaction=True)
+def test_the_sqlite_file_keeps_nothing_of_her(support: Queue, alice: User, admin: User) -> None:
+    """Committed for real (no test transaction): the database file and its write-ahead log,
+    read as bytes, no longer hold her name or address once she is anonymised."""
+    MailAddress.objects.create(queue=support, address="support@helpa.test")
+    Contact.objects.create(name=ASA, email=ASA_MAIL)
+    ingest.ingest_message(_asas_mail(), source=InboundMail.Source.PIPE, queue=support)
+    from django.db import connection
+
+    database = Path(connection.settings_dict["NAME"])
+
+    def on_disk(text: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        found = False
+        for path in (database, Path(f"{database}-wal")):
+            if path.exists():
+                found |= text.encode() in path.read_bytes()
+        return found
+
+    assert on_disk(ASA_MAIL)  # the check can see her
+    gdpr.anonymise(gdpr.find_subject(ASA_MAIL), admin)
+    for text in (ASA_MAIL, "Lindqvist", "lindqvist"):
+        assert not on_disk(text), text
