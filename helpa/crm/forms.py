@@ -6,6 +6,7 @@ text box is quicker to type into than a row of fields (the import uses the same 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -15,7 +16,9 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from .identifiers import display_phone, normalise_org_number, normalise_phone
-from .models import Company, CompanyPhone, Contact, ContactEmail, ContactPhone
+from .models import Company, CompanyDomain, CompanyPhone, Contact, ContactEmail, ContactPhone
+
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 def _lines(text: str) -> list[str]:
@@ -139,6 +142,15 @@ class CompanyForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("One per line, e.g. 08-123 456 00 or +47 22 12 34 56."),
     )
+    domains = forms.CharField(
+        label=_("Mail domains"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "One per line, e.g. acme.se: a new sender from it joins this company. Never a "
+            "shared domain such as gmail.com."
+        ),
+    )
 
     class Meta:
         model = Company
@@ -151,6 +163,7 @@ class CompanyForm(forms.ModelForm):
             "invoice_address",
             "portal_shares_tickets",
             "notes",
+            "legal_hold",
         ]
         widgets = {
             "visiting_address": forms.Textarea(attrs={"rows": 2}),
@@ -162,15 +175,38 @@ class CompanyForm(forms.ModelForm):
             "organisation_number": _("Swedish (556036-0793) or Norwegian (923609016)."),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, may_hold: bool = False, **kwargs: Any) -> None:
+        """`may_hold`: the user is an admin, who may put the company on legal hold."""
         super().__init__(*args, **kwargs)
+        if not may_hold:
+            del self.fields["legal_hold"]
         if self.instance.pk and not self.is_bound:
             self.initial["phones"] = "\n".join(
                 display_phone(p.number) for p in self.instance.phones.all()
             )
+            self.initial["domains"] = "\n".join(d.domain for d in self.instance.domains.all())
 
     def _others(self) -> Any:
         return Company.objects.exclude(pk=self.instance.pk)
+
+    def clean_domains(self) -> list[str]:
+        domains: list[str] = []
+        for line in (self.cleaned_data.get("domains") or "").split():
+            domain = line.strip().lower().lstrip("@")
+            if not DOMAIN.match(domain):
+                raise ValidationError(
+                    _("“%(domain)s” is not a mail domain (e.g. acme.se).") % {"domain": line}
+                )
+            taken = CompanyDomain.objects.filter(domain=domain).exclude(company=self.instance.pk)
+            other = taken.select_related("company").first()
+            if other:
+                raise ValidationError(
+                    _("The domain %(domain)s already belongs to %(company)s.")
+                    % {"domain": domain, "company": other.company}
+                )
+            if domain not in domains:
+                domains.append(domain)
+        return domains
 
     def clean_organisation_number(self) -> str:
         number = normalise_org_number(self.cleaned_data.get("organisation_number", ""))
@@ -200,5 +236,11 @@ class CompanyForm(forms.ModelForm):
         company = super().save()
         _sync_phones(
             company.phones, CompanyPhone, {"company": company}, self.cleaned_data["phones"]
+        )
+        wanted = set(self.cleaned_data["domains"])
+        company.domains.exclude(domain__in=wanted).delete()
+        have = set(company.domains.values_list("domain", flat=True))
+        CompanyDomain.objects.bulk_create(
+            CompanyDomain(company=company, domain=d) for d in sorted(wanted - have)
         )
         return company

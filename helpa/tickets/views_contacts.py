@@ -315,24 +315,24 @@ def _company_page(request: HttpRequest, company: Company, form: CompanyForm) -> 
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(Company.objects.visible_to(request.user), pk=pk)
     if request.method == "POST":
-        form = CompanyForm(request.POST, instance=company)
+        form = CompanyForm(request.POST, instance=company, may_hold=request.user.is_admin)
         if form.is_valid():
             form.save()
             messages.success(request, _("The company is saved."))
             return redirect("tickets:company", pk=company.pk)
     else:
-        form = CompanyForm(instance=company)
+        form = CompanyForm(instance=company, may_hold=request.user.is_admin)
     return _company_page(request, company, form)
 
 
 @agent_required
 def company_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = CompanyForm(request.POST)
+        form = CompanyForm(request.POST, may_hold=request.user.is_admin)
         if form.is_valid():
             company = form.save()
             messages.success(request, _("The company is saved."))
             return redirect("tickets:company", pk=company.pk)
     else:
-        form = CompanyForm()
+        form = CompanyForm(may_hold=request.user.is_admin)
     return render(request, "tickets/contacts/company_new.html", {"form": form})

@@ -104,3 +104,45 @@ def test_two_companies_without_numbers_are_fine() -> None:
         assert form.is_valid(), form.errors
         form.save()
     assert Company.objects.count() == 2
+
+
+def test_mail_domains_on_the_company_form() -> None:
+    form = CompanyForm(_company_data(domains="@Nordfjord.no\nnordfjord.no\nfisk.no"))
+    assert form.is_valid(), form.errors
+    company = form.save()
+    assert sorted(d.domain for d in company.domains.all()) == ["fisk.no", "nordfjord.no"]
+    # Edited: one removed, one added; the form shows what is stored.
+    edit = CompanyForm(_company_data(domains="fisk.no\nhav.no"), instance=company)
+    assert edit.is_valid(), edit.errors
+    edit.save()
+    assert sorted(d.domain for d in company.domains.all()) == ["fisk.no", "hav.no"]
+    assert CompanyForm(instance=company).initial["domains"] == "fisk.no\nhav.no"
+    # A new sender from the domain joins the company.
+    from helpa.crm.models import company_for_address
+
+    assert company_for_address("ola@hav.no") == company
+
+    other = Company.objects.create(name="Acme AB")
+    taken = CompanyForm(_company_data(name="Acme AB", domains="hav.no"), instance=other)
+    assert not taken.is_valid()
+    assert taken.errors["domains"] == [f"The domain hav.no already belongs to {company}."]
+    bad = CompanyForm(_company_data(domains="not a domain"))
+    assert not bad.is_valid()
+    assert "is not a mail domain" in bad.errors["domains"][0]
+
+
+def test_only_admins_put_a_company_on_legal_hold() -> None:
+    company = Company.objects.create(name="Acme AB")
+    agent_form = CompanyForm(_company_data(name="Acme AB", legal_hold="on"), instance=company)
+    assert "legal_hold" not in agent_form.fields
+    assert agent_form.is_valid(), agent_form.errors
+    agent_form.save()
+    company.refresh_from_db()
+    assert not company.legal_hold
+    admin_form = CompanyForm(
+        _company_data(name="Acme AB", legal_hold="on"), instance=company, may_hold=True
+    )
+    assert admin_form.is_valid(), admin_form.errors
+    admin_form.save()
+    company.refresh_from_db()
+    assert company.legal_hold
