@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "helpa.kb",
     "helpa.administration",
     "helpa.privacy",
+    "helpa.reports",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -31,5 +31,6 @@ urlpatterns = [
     path("portal/", include("helpa.portal.urls")),
     path("forms/", include("helpa.webforms.urls")),
     path("kb/", include("helpa.kb.urls")),
+    path("reports/", include("helpa.reports.urls")),
     path("django-admin/", admin.site.urls),
 ]

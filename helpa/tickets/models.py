@@ -243,6 +243,17 @@ class Ticket(models.Model):
         verbose_name=_("parent ticket"),
         db_index=False,  # ticket_children_idx: only the few tickets that have a parent
     )
+    # Set when this ticket was merged into another (a duplicate request): it is closed, its
+    # thread lives on there, and statistics count it neither as new nor as closed.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+        verbose_name=_("merged into"),
+        db_index=False,  # ticket_merged_idx: only the few merged tickets
+    )
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -317,6 +328,11 @@ class Ticket(models.Model):
                 fields=["parent", "number"],
                 name="ticket_children_idx",
                 condition=Q(parent__isnull=False),
+            ),
+            models.Index(
+                fields=["merged_into"],
+                name="ticket_merged_idx",
+                condition=Q(merged_into__isnull=False),
             ),
             # Retention's daily question: a queue's tickets closed before a date.
             models.Index(

@@ -1,0 +1,2 @@
+"""The parts of the reports app that register something at start-up (event subscribers,
+reports offered for subscriptions). One import line per part."""
