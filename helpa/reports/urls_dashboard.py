@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_dashboard
 
 app_name = "reports_dashboard"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_dashboard.index, name="index"),
+]

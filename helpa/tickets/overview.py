@@ -31,6 +31,8 @@ VIEWS: dict[str, Any] = {
     "waiting": _("Waiting on contact"),
     "on_hold": _("On hold"),
     "unassigned": _("Unassigned"),
+    "sla_at_risk": _("SLA at risk"),
+    "sla_breached": _("SLA breached"),
     "followed": _("Followed"),
     "active": _("All active"),
     "all": _("All tickets"),
@@ -70,7 +72,18 @@ def _ids(params: QueryDict, key: str) -> list[int]:
 
 # Views that list active tickets only: a few percent of the desk, so a search there checks the
 # text of those rows rather than asking the full-text index for every ticket with the word.
-ACTIVE_VIEWS = {"mine", "new", "open", "overdue", "waiting", "on_hold", "unassigned", "active"}
+ACTIVE_VIEWS = {
+    "mine",
+    "new",
+    "open",
+    "overdue",
+    "waiting",
+    "on_hold",
+    "unassigned",
+    "sla_at_risk",
+    "sla_breached",
+    "active",
+}
 # A search over all tickets, newest changes first, looks among the RECENT_WINDOW most recently
 # changed tickets first; only when they do not fill the page does it search them all.
 RECENT_WINDOW = 20_000
@@ -86,6 +99,9 @@ def _view_filter(view: str, user: User, now: Any) -> Q:
         "waiting": Q(status=Status.WAITING),
         "on_hold": Q(status=Status.ON_HOLD),
         "unassigned": active & Q(owner__isnull=True),
+        # The warning of the nearest SLA target has begun, the target is not yet missed.
+        "sla_at_risk": active & Q(sla_warning_at__lte=now, sla_due_at__gt=now),
+        "sla_breached": active & Q(sla_due_at__lte=now),
         "followed": Q(followers=user),
         "active": active,
         "all": Q(),
