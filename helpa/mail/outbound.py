@@ -13,6 +13,8 @@ import email.header
 import email.policy
 import email.utils
 import logging
+import mimetypes
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -356,6 +358,8 @@ def _compose(
                 subtype=subtype or "octet-stream",
                 cid=f"<{item.content_id}>",
                 filename=item.filename,
+                # Shown in the text, not offered as a file to save.
+                disposition="inline",
             )
             continue
         message.add_attachment(
@@ -637,13 +641,12 @@ def _reply_content(
     text += f"\n\n{link_words} {link}"
 
     body_html, files = _with_inline_images(ticket, article)
-    # A brand's mail carries its colour as a band above the text (a validated #rrggbb).
-    band = (
-        f'<div class="brand" style="border-top:4px solid {brand.primary_colour};'
-        f'padding-top:8px">{escape(brand.name)}</div>'
-        if brand and brand.primary_colour
-        else ""
-    )
+    # A brand's mail carries its logo (an inline part, so it shows without loading anything
+    # from the web) and its colour as a band above the text (a validated #rrggbb).
+    logo = brand_logo_part(brand) if brand else None
+    if logo is not None:
+        files.insert(0, logo)
+    band = _brand_band(brand, logo) if brand else ""
     html = (
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
         + band
@@ -654,6 +657,53 @@ def _reply_content(
         + "</body></html>"
     )
     return text, html, files
+
+
+# Logo files a mail client shows inline; anything else is not put in a mail as a logo.
+LOGO_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+def brand_logo_part(brand: Brand) -> Attachment | None:
+    """The brand's logo as an inline image of the HTML part (multipart/related, shown as
+    `cid:`), read from storage once for the message (all its recipients get the same bytes).
+    None without a logo, for a file that is not an image, or when the file cannot be read (the
+    mail then goes out as without a logo: a missing logo must not stop a reply)."""
+    if not brand.logo:
+        return None
+    content_type = mimetypes.guess_type(brand.logo.name)[0] or ""
+    if content_type not in LOGO_TYPES:
+        log.warning("brand %s: logo %s is not an image a mail can show", brand.code, brand.logo)
+        return None
+    try:
+        with brand.logo.open("rb") as f:
+            payload = f.read()
+    except OSError:
+        log.exception("brand %s: logo %s cannot be read", brand.code, brand.logo.name)
+        return None
+    return Attachment(
+        filename=os.path.basename(brand.logo.name),
+        content_type=content_type,
+        payload=payload,
+        content_id=email.utils.make_msgid("logo", domain="helpa.invalid")[1:-1],
+    )
+
+
+def _brand_band(brand: Brand, logo: Attachment | None) -> str:
+    """The head of a brand's HTML mail: its logo (the brand's name as alt text) or its name,
+    above a band of its colour; "" for a brand with neither a logo nor a colour."""
+    if logo is None and not brand.primary_colour:
+        return ""
+    content = (
+        f'<img src="cid:{logo.content_id}" alt="{escape(brand.name)}" style="max-height:60px">'
+        if logo is not None
+        else escape(brand.name)
+    )
+    style = (
+        f' style="border-top:4px solid {brand.primary_colour};padding-top:8px"'
+        if brand.primary_colour
+        else ""
+    )
+    return f'<div class="brand"{style}>{content}</div>'
 
 
 def _with_inline_images(ticket: Ticket, article: Article) -> tuple[str, list[Attachment]]:

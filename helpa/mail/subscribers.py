@@ -17,10 +17,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from helpa.accounts.models import User
-from helpa.crm.models import Brand
+from helpa.crm.models import Brand, Contact
 from helpa.lib import events
 from helpa.portal.models import PortalSettings
-from helpa.tickets.models import Article, ArticleKind, Channel, Ticket
+from helpa.tickets.models import Article, ArticleKind, Channel, Queue, Ticket
 
 from . import outbound, texts
 from .ingest import may_send_automatic_mail
@@ -104,14 +104,46 @@ def mail_the_sign_in_link(user: User, url: str, purpose: str, **_payload: Any) -
     """The portal's one-time link, to the address it proves. Written with the link itself, so
     a link that was never mailed was never made."""
     subject, text = texts.sign_in_link(url, purpose, user.language)
+    queue, sender = _sign_in_sender(user)
     outbound.queue_mail(
         kind=OutgoingMail.Kind.NOTICE,
-        # From the address customers know: the queue portal requests go to.
-        queue=PortalSettings.current().queue_for_new_tickets(),
+        queue=queue,
         to=[(str(user), user.email)],
         subject=subject,
         text=text,
+        sender=sender,
     )
+
+
+def _sign_in_sender(user: User) -> tuple[Queue | None, tuple[str, str]]:
+    """The queue a customer's sign-in link goes out through (its mail server) and the sender
+    it shows: the address the customer knows. A customer of a brand — their company's brand,
+    else the brand of the queue of their newest ticket — hears from that brand, through one of
+    its queues (the one of their newest ticket, the portal's, else its first) with the usual
+    precedence queue → brand; a brand without queues still lends its sender address. Anyone
+    else hears from the queue portal requests go to, as before."""
+    portal_queue = PortalSettings.current().queue_for_new_tickets()
+    contact = Contact.objects.filter(user=user).select_related("company__brand").first()
+    newest = (
+        Ticket.objects.filter(contact=contact).select_related("queue__brand").order_by("-pk")
+        if contact is not None
+        else Ticket.objects.none()
+    ).first()
+    brand = contact.company.brand if contact is not None and contact.company else None
+    if brand is None and newest is not None:
+        brand = newest.queue.brand
+    if brand is None:
+        return portal_queue, outbound.sender_for(portal_queue)
+    candidates = [q for q in (newest and newest.queue, portal_queue) if q is not None]
+    queue = next((q for q in candidates if q.brand_id == brand.pk), None) or (
+        Queue.objects.filter(brand=brand, is_active=True).order_by("pk").first()
+    )
+    if queue is not None:
+        return queue, outbound.sender_for(queue)
+    name, address = outbound.sender_for(portal_queue)
+    if brand.sender_address:
+        return portal_queue, (brand.sender_name or brand.name, brand.sender_address.lower())
+    return portal_queue, (brand.sender_name or brand.name or name, address)
 
 
 @events.subscribe("automation.applied", when="inside")

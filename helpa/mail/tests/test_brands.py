@@ -5,11 +5,13 @@ their own signatures."""
 
 from __future__ import annotations
 
+import base64
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from itertools import product
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
@@ -23,8 +25,10 @@ from helpa.mail.models import (
     MailAddress,
     MailSettings,
     OutgoingMail,
+    Participant,
     QueueMail,
 )
+from helpa.portal.models import LoginLink, PortalSettings
 from helpa.tickets import actions
 from helpa.tickets.models import Queue, Ticket
 
@@ -177,3 +181,139 @@ def test_my_signatures_page(alice, acme) -> None:
     other = Brand.objects.create(code="BETA", name="Beta")
     other.limited_agents.add(alice)
     assert "My signature for Acme" not in client.get(url).content.decode()
+
+
+# --- The brand's logo in its mail ----------------------------------------------------------------
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def _count_logo_reads(monkeypatch) -> list[str]:
+    """The brands whose logo a test's mails read, one entry per read."""
+    reads: list[str] = []
+    real = outbound.brand_logo_part
+
+    def counted(brand: Brand) -> outbound.Attachment | None:
+        reads.append(brand.code)
+        return real(brand)
+
+    monkeypatch.setattr(outbound, "brand_logo_part", counted)
+    return reads
+
+
+def test_a_reply_of_a_brand_with_a_logo_shows_it_inline(
+    alice, acme, pia_ticket, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The logo travels in the message as multipart/related (the HTML part and the image),
+    shown by its Content-ID with the brand's name as alt text; read once for the message, however
+    many people it goes to."""
+    acme.logo.save("acme-logo.png", ContentFile(PNG))
+    Participant.objects.create(ticket=pia_ticket, address="olle@kund.se")
+    reads = _count_logo_reads(monkeypatch)
+    mail = _reply_mail(alice, pia_ticket, django_capture_on_commit_callbacks)
+    assert reads == ["ACME"]
+    assert mail.recipients == ["pia@kund.se", "olle@kund.se"]
+
+    message = _parsed(mail)
+    assert message.get_content_type() == "multipart/alternative"
+    plain, related = message.get_payload()
+    assert plain.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    html_part, image = related.get_payload()
+    assert html_part.get_content_type() == "text/html"
+    assert image.get_content_type() == "image/png"
+    assert image.get_content_disposition() == "inline"
+    assert image.get_content() == PNG
+    content_id = image["Content-ID"].strip("<>")
+    html = html_part.get_content()
+    assert f'<img src="cid:{content_id}" alt="Acme"' in html
+    assert "border-top:4px solid #aa0000" in html  # the colour band stays
+    assert "We have fixed the printer." in html
+    # The logo is not offered as a file of the reply, and the text part is unchanged.
+    assert [p.get_filename() for p in message.iter_attachments()] == []
+    assert "acme-logo" not in _text(message)
+
+
+def test_a_brand_without_a_logo_and_an_unbranded_queue_read_no_logo(
+    alice, acme, pia_ticket, billing, monkeypatch, django_capture_on_commit_callbacks
+):
+    reads = _count_logo_reads(monkeypatch)
+    html = _parsed(_reply_mail(alice, pia_ticket, django_capture_on_commit_callbacks))
+    body = html.get_body(("html",))
+    assert body.get_content_type() == "text/html"  # no related part
+    assert "<img" not in body.get_content()
+    assert ">Acme</div>" in body.get_content()  # the name in the band, as before
+    assert reads == ["ACME"]  # asked, and found no logo (no file read)
+
+    # An unbranded queue's reply does not even ask, however many brands have logos.
+    acme.logo.save("acme-logo.png", ContentFile(PNG))
+    reads.clear()
+    billing.teams.add(*pia_ticket.queue.teams.all())
+    plain = actions.open_ticket(alice, queue=billing, title="Invoice", contact=pia_ticket.contact)
+    message = _parsed(_reply_mail(alice, plain, django_capture_on_commit_callbacks))
+    assert reads == []
+    assert "cid:" not in message.get_body(("html",)).get_content()
+
+
+def test_a_logo_that_cannot_be_read_does_not_stop_the_reply(
+    alice, acme, pia_ticket, django_capture_on_commit_callbacks
+):
+    acme.logo.save("acme-logo.png", ContentFile(PNG))
+    acme.logo.storage.delete(acme.logo.name)
+    message = _parsed(_reply_mail(alice, pia_ticket, django_capture_on_commit_callbacks))
+    html = message.get_body(("html",)).get_content()
+    assert "We have fixed the printer." in html and "cid:" not in html and ">Acme</div>" in html
+
+
+# --- The sender of what goes to customers -------------------------------------------------------
+
+
+def _sign_in_mail(email_address: str) -> EmailMessage:
+    Client().post(reverse("portal:login_link_request"), {"email": email_address})
+    newest = OutgoingMail.objects.filter(first_recipient=email_address).latest("pk")
+    return _parsed(newest)
+
+
+def test_the_sign_in_link_of_a_brands_customer_comes_from_the_brand(
+    acme, acme_queue, billing, customer, company
+):
+    """The portal's new tickets go to an unbranded queue, yet Carl's company is Acme's: his
+    link comes from Acme's sender, through Acme's queue. A customer of no brand hears from the
+    portal's queue, as before."""
+    PortalSettings.objects.update_or_create(pk=1, defaults={"default_queue": billing})
+    company.brand = acme
+    company.save()
+    message = _sign_in_mail(customer.email)
+    assert message["From"] == "Acme kundtjänst <kundtjanst@acme.example>"
+    assert OutgoingMail.objects.get(first_recipient=customer.email).queue == acme_queue
+    LoginLink.objects.all().delete()  # asking again at once would be refused as too often
+
+    # A brand with no queue of its own still lends its sender (through the portal's queue).
+    beta = Brand.objects.create(code="BETA", name="Beta", sender_address="Hej@Beta.example")
+    company.brand = beta
+    company.save()
+    message = _sign_in_mail(customer.email)
+    assert message["From"] == "Beta <hej@beta.example>"
+
+    Contact.objects.create(name="Nils Neutral", email="nils@example.org")
+    message = _sign_in_mail("nils@example.org")
+    assert "acme" not in message["From"].lower()
+    assert message["From"].startswith("Billing <")
+
+
+def test_the_sign_in_link_follows_the_brand_of_the_customers_tickets(
+    alice, acme, acme_queue, billing, pia_ticket
+):
+    """Pia has no company; she wrote to Acme's queue, so Acme's sender is the one she knows."""
+    PortalSettings.objects.update_or_create(pk=1, defaults={"default_queue": billing})
+    message = _sign_in_mail("pia@kund.se")
+    assert message["From"] == "Acme kundtjänst <kundtjanst@acme.example>"
+
+
+def test_notices_to_agents_on_a_brands_ticket_keep_the_queue_sender(alice, pia_ticket):
+    """Unchanged on purpose: a notice to a colleague goes out like the queue's other mail."""
+    colleague = User.objects.create_user("sam@example.com", "pw", full_name="Sam", role="agent")
+    notice = outbound.queue_agent_notice(pia_ticket, colleague, "Assigned", "You have it.")
+    assert notice is not None and notice.sender == "kundtjanst@acme.example"
