@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -78,6 +79,16 @@ def _ticket_response(request: Request, number: int, code: int = status.HTTP_200_
     return _with_etag(Response(data, status=code), ticket)
 
 
+class _OneTicket(generics.GenericAPIView):
+    """A view of one ticket (by its number) and its parts."""
+
+    lookup_field = "number"
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        # Also what the browsable API's forms read: the tickets the user may see.
+        return Ticket.objects.visible_to(self.request.user)
+
+
 TICKET_LIST_PARAMETERS = [
     OpenApiParameter("view", str, enum=list(VIEWS), description="As the overview's; default all."),
     OpenApiParameter("sort", str, enum=list(TICKET_SORTS)),
@@ -126,11 +137,13 @@ class TicketList(generics.ListCreateAPIView):
             **changes,
         )
         response = _ticket_response(request, ticket.number, status.HTTP_201_CREATED)
-        response["Location"] = request.build_absolute_uri(f"{ticket.number}/")
+        response["Location"] = request.build_absolute_uri(
+            reverse("api:ticket", args=[ticket.number])
+        )
         return response
 
 
-class TicketDetail(generics.GenericAPIView):
+class TicketDetail(_OneTicket):
     """One ticket with its thread; PATCH changes fields (send If-Match with its ETag)."""
 
     serializer_class = serializers.TicketSerializer
@@ -157,7 +170,7 @@ class TicketDetail(generics.GenericAPIView):
         return _ticket_response(request, number)
 
 
-class TicketStatus(generics.GenericAPIView):
+class TicketStatus(_OneTicket):
     """Move a ticket to a status (Closed closes it as the Close button does)."""
 
     serializer_class = serializers.StatusWriteSerializer
@@ -193,7 +206,7 @@ class TicketStatus(generics.GenericAPIView):
         return _ticket_response(request, number)
 
 
-class _ArticleCreate(generics.GenericAPIView):
+class _ArticleCreate(_OneTicket):
     serializer_class = serializers.ArticleWriteSerializer
     add = staticmethod(actions.add_reply)
 
@@ -234,7 +247,7 @@ class TicketNote(_ArticleCreate):
     add = staticmethod(actions.add_note)
 
 
-class TicketFollowers(generics.GenericAPIView):
+class TicketFollowers(_OneTicket):
     """The colleagues who follow a ticket; POST adds one."""
 
     serializer_class = serializers.UserSerializer
@@ -256,7 +269,7 @@ class TicketFollowers(generics.GenericAPIView):
         return self.get(request, number)
 
 
-class TicketFollower(generics.GenericAPIView):
+class TicketFollower(_OneTicket):
     serializer_class = serializers.UserSerializer
 
     @extend_schema(responses={204: None})
@@ -287,8 +300,7 @@ class ContactList(generics.ListCreateAPIView):
 
     def get_queryset(self) -> QuerySet[Contact]:
         params = self.request.query_params
-        if self.request.method == "GET":
-            check_params(params, ("q", "company"))
+        check_params(params, ("q", "company"))
         contacts = search_contacts(params.get("q", ""), _contacts(self.request.user))
         if params.get("company"):
             contacts = contacts.filter(company=params["company"])
@@ -333,8 +345,7 @@ class CompanyList(generics.ListCreateAPIView):
 
     def get_queryset(self) -> QuerySet[Company]:
         params = self.request.query_params
-        if self.request.method == "GET":
-            check_params(params, ("q",))
+        check_params(params, ("q",))
         return search_companies(params.get("q", ""), _companies(self.request.user))
 
     @extend_schema(parameters=[OpenApiParameter("q", str)])
@@ -438,6 +449,9 @@ class Me(generics.GenericAPIView):
     """The user the token (or session) acts as."""
 
     serializer_class = serializers.UserSerializer
+
+    def get_queryset(self) -> QuerySet[User]:
+        return User.objects.filter(pk=self.request.user.pk)
 
     def get(self, request: Request) -> Response:
         return Response(serializers.UserSerializer(request.user).data)

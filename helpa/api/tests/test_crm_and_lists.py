@@ -184,3 +184,32 @@ def test_the_documentation_page_loads_nothing_from_outside(client):
     # The script and style it names are served from our static files.
     for asset in re.findall(r"""src=["'](/static/[^"']+)""", html):
         assert client.get(asset).status_code == 200
+
+
+def test_every_page_of_the_browsable_api_renders(alice, ticket, contact, admin):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(alice)
+    company = contact.company_id
+    for path in [
+        "",
+        "me/",
+        "tickets/",
+        f"tickets/{ticket.number}/",
+        f"tickets/{ticket.number}/followers/",
+        f"tickets/{ticket.number}/reply/",
+        f"tickets/{ticket.number}/status/",
+        "contacts/",
+        f"contacts/{contact.pk}/",
+        "companies/",
+        f"companies/{company}/",
+        "queues/",
+        "users/",
+        f"users/{alice.pk}/",
+        "teams/",
+        "brands/",
+    ]:
+        response = client.get(f"/api/v1/{path}", HTTP_ACCEPT="text/html")
+        assert response.status_code in (200, 404, 405), (path, response.status_code)
+        assert response.status_code != 404 or path == "", path
