@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from helpa.accounts.models import Team, User
 from helpa.crm.models import Brand, Company, Contact, ContactPhone, brand_allowed_q
 from helpa.tickets import actions
-from helpa.tickets.models import Article, Attachment, Queue, Status, Ticket
+from helpa.tickets.models import Article, Attachment, Channel, Queue, Status, Ticket
 from helpa.tickets.overview import VIEWS, build_overview
 from helpa.tickets.views_contacts import search_companies, search_contacts
 
@@ -133,7 +133,7 @@ class TicketList(generics.ListCreateAPIView):
             queue=changes.pop("queue"),
             title=changes.pop("title"),
             description=changes.pop("description", ""),
-            channel="api",
+            channel=Channel.API,
             **changes,
         )
         response = _ticket_response(request, ticket.number, status.HTTP_201_CREATED)
