@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "helpa.administration",
     "helpa.privacy",
     "helpa.reports",
+    "helpa.api",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -69,6 +70,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "huey.contrib.djhuey",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses), so rate
@@ -166,6 +170,39 @@ HUEY["consumer"] = {
     "workers": envint("HELPA_WORKERS", 2),
     "worker_type": "thread",
     "flush_locks": True,
+}
+
+# --- REST API (helpa/api/) -----------------------------------------------------------------------
+# Requests per API token (or per signed-in user); DRF's "600/min" notation. Counted in Django's
+# cache: per process with the default local-memory cache.
+HELPA_API_RATE = envstr("HELPA_API_RATE", "600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "helpa.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["helpa.api.permissions.AgentWithTokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["helpa.api.throttling.PerTokenThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "helpa.api.pagination.IdCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "helpa.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Helpa API",
+    "VERSION": "1",
+    "DESCRIPTION": "Tickets, contacts and companies of a Helpa helpdesk. Authenticate with "
+    "`Authorization: Bearer <token>` (a personal API token).",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: the docs page works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No validity badge: Swagger UI would fetch it from an outside validator service.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Auth ----------------------------------------------------------------------------------------

@@ -32,5 +32,7 @@ urlpatterns = [
     path("forms/", include("helpa.webforms.urls")),
     path("kb/", include("helpa.kb.urls")),
     path("reports/", include("helpa.reports.urls")),
+    path("api/v1/", include("helpa.api.urls")),
+    path("api-tokens/", include("helpa.api.urls_tokens")),
     path("django-admin/", admin.site.urls),
 ]

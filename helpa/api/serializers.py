@@ -1,0 +1,376 @@
+"""The API's shapes: what a ticket, contact or company looks like in JSON, and what a write may
+send. Serializers only read and check input; the actions (tickets/actions.py) and the UI's forms
+(crm/forms.py) do the changing, so the API obeys the same rules as the agent UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from helpa.accounts.models import Team, User
+from helpa.crm.models import Brand, Company, Contact, brand_allowed_q
+from helpa.lib.html import text_to_html
+from helpa.tickets.models import (
+    Article,
+    Attachment,
+    Category,
+    HelpdeskSettings,
+    Priority,
+    Queue,
+    Status,
+    Ticket,
+    TicketType,
+)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a misspelt field is an error, not silently ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def _user(serializer: serializers.Serializer) -> User:
+    return serializer.context["request"].user
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "is_inline", "created_at"]
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    author_name = serializers.CharField(source="display_author", read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    body_html = serializers.SerializerMethodField()
+    body_text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Article
+        fields = [
+            "id",
+            "kind",
+            "is_public",
+            "author",
+            "author_contact",
+            "author_name",
+            "body_html",
+            "body_text",
+            "time_spent_minutes",
+            "created_at",
+            "deleted_at",
+            "attachments",
+        ]
+
+    # A deleted discussion post stays in the thread, without its text (as on the ticket page).
+    def get_body_html(self, article: Article) -> str:
+        return "" if article.deleted_at else article.body_html
+
+    def get_body_text(self, article: Article) -> str:
+        return "" if article.deleted_at else article.body_text
+
+
+TICKET_FIELDS = [
+    "id",
+    "number",
+    "title",
+    "status",
+    "priority",
+    "queue",
+    "team",
+    "owner",
+    "contact",
+    "company",
+    "type",
+    "category",
+    "channel",
+    "due_at",
+    "hidden_until",
+    "on_hold_until",
+    "is_draft",
+    "version",
+    "created_at",
+    "updated_at",
+    "resolved_at",
+    "closed_at",
+    "sla_due_at",
+]
+
+
+class TicketListSerializer(serializers.ModelSerializer):
+    """A row of the list: ids for related objects, so a page costs one query."""
+
+    class Meta:
+        model = Ticket
+        fields = TICKET_FIELDS
+        read_only_fields = fields
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    """One ticket with its description, relations and whole thread (public and internal)."""
+
+    parent = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    children = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+    followers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    articles = ArticleSerializer(many=True, read_only=True)
+    time_spent_minutes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            *TICKET_FIELDS,
+            "description",
+            "description_text",
+            "created_by",
+            "parent",
+            "children",
+            "followers",
+            "time_spent_minutes",
+            "articles",
+        ]
+        read_only_fields = fields
+
+    def get_time_spent_minutes(self, ticket: Ticket) -> int:
+        return sum(a.time_spent_minutes for a in ticket.articles.all())
+
+
+class QueueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Queue
+        fields = ["id", "name", "slug", "brand", "is_active"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "members"]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="full_name")
+
+    class Meta:
+        model = User
+        fields = ["id", "name", "email", "role", "is_active"]
+        read_only_fields = fields
+
+
+class BrandSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Brand
+        fields = ["id", "code", "name", "sender_address", "sender_name"]
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    other_emails = serializers.SlugRelatedField(
+        source="emails", slug_field="address", many=True, read_only=True
+    )
+    phones = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+    has_portal_login = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "name",
+            "email",
+            "other_emails",
+            "phones",
+            "company",
+            "language",
+            "portal_sees_company_tickets",
+            "notes",
+            "has_portal_login",
+        ]
+        read_only_fields = fields
+
+    def get_has_portal_login(self, contact: Contact) -> bool:
+        return contact.user_id is not None
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    phones = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+    domains = serializers.SlugRelatedField(slug_field="domain", many=True, read_only=True)
+
+    class Meta:
+        model = Company
+        fields = [
+            "id",
+            "name",
+            "brand",
+            "organisation_number",
+            "customer_number",
+            "visiting_address",
+            "postal_address",
+            "invoice_address",
+            "portal_shares_tickets",
+            "notes",
+            "legal_hold",
+            "phones",
+            "domains",
+        ]
+        read_only_fields = fields
+
+
+# --- Writing tickets -----------------------------------------------------------------------------
+
+FORMATS = [("html", "HTML"), ("text", _("Plain text"))]
+
+
+def as_html(text: str, text_format: str) -> str:
+    """Bodies arrive as HTML (sanitised by the actions) or as plain text."""
+    return text_to_html(text) if text_format == "text" else text
+
+
+class TicketWriteSerializer(StrictSerializer):
+    """Create (`partial=False`) or change (`partial=True`) a ticket's fields. The choices are
+    the ticket form's: the user's queues, active types and categories, agents as owners,
+    contacts and companies the user may see."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+    format = serializers.ChoiceField(choices=FORMATS, required=False, default="html")
+    queue = serializers.PrimaryKeyRelatedField(queryset=Queue.objects.none())
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    type = serializers.PrimaryKeyRelatedField(
+        queryset=TicketType.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.agents(), required=False, allow_null=True
+    )
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.none(), required=False, allow_null=True
+    )
+    company = serializers.PrimaryKeyRelatedField(
+        queryset=Company.objects.none(), required=False, allow_null=True
+    )
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    hidden_until = serializers.DateTimeField(required=False, allow_null=True)
+    on_hold_until = serializers.DateTimeField(required=False, allow_null=True)
+    is_draft = serializers.BooleanField(required=False)
+    parent = serializers.SlugRelatedField(
+        slug_field="number",
+        queryset=Ticket.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text=_("The parent ticket's number."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is None or not request.user.is_authenticated:
+            return  # the schema generator: the types are what it needs
+        user = request.user
+        queues = Queue.objects.filter(is_active=True)
+        if not user.is_admin:
+            queues = queues.filter(teams__members=user).filter(brand_allowed_q(user)).distinct()
+        self.fields["queue"].queryset = queues
+        self.fields["contact"].queryset = Contact.objects.visible_to(user)
+        self.fields["company"].queryset = Company.objects.visible_to(user)
+        self.fields["parent"].queryset = Ticket.objects.visible_to(user)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not self.partial:
+            # The admin's field rules (T11) hold for the API as for the ticket form.
+            rules = HelpdeskSettings.load()
+            missing = {
+                name: [_("This field is required.")]
+                for name in HelpdeskSettings.OPTIONAL_FIELDS
+                if rules.rule_for(name) == "required" and attrs.get(name) in (None, "")
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
+    def changes(self) -> dict[str, Any]:
+        """The validated fields as the actions take them (description as HTML)."""
+        data = dict(self.validated_data)
+        text_format = data.pop("format", "html")
+        if "description" in data:
+            data["description"] = as_html(data["description"], text_format)
+        return data
+
+
+class ArticleWriteSerializer(StrictSerializer):
+    body = serializers.CharField(max_length=200_000)
+    format = serializers.ChoiceField(choices=FORMATS, required=False, default="html")
+    time_spent_minutes = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=24 * 60 * 7
+    )
+
+
+class StatusWriteSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+    on_hold_until = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "For On hold: when the ticket wakes up again; empty means until further notice."
+        ),
+    )
+    close_children = serializers.BooleanField(
+        required=False, default=False, help_text=_("For Closed: close the open sub-tickets too.")
+    )
+
+
+class FollowerWriteSerializer(StrictSerializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.agents())
+
+
+# --- Writing contacts and companies --------------------------------------------------------------
+# Checked for types here, then by the UI's own forms (crm/forms.py), which hold the rules.
+
+
+class ContactWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.CharField(max_length=254)
+    company = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    language = serializers.ChoiceField(
+        choices=Contact._meta.get_field("language").choices, required=False
+    )
+    portal_sees_company_tickets = serializers.BooleanField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+    other_emails = serializers.ListField(
+        child=serializers.CharField(max_length=254), required=False, max_length=50
+    )
+    phones = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, max_length=50
+    )
+
+
+class CompanyWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    organisation_number = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    customer_number = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    visiting_address = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    postal_address = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    invoice_address = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    portal_shares_tickets = serializers.BooleanField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+    legal_hold = serializers.BooleanField(required=False, help_text=_("Admins only."))
+    phones = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, max_length=50
+    )
+    domains = serializers.ListField(
+        child=serializers.CharField(max_length=253), required=False, max_length=50
+    )

@@ -1,0 +1,35 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("me/", views.Me.as_view(), name="me"),
+    path("tickets/", views.TicketList.as_view(), name="tickets"),
+    path("tickets/<int:number>/", views.TicketDetail.as_view(), name="ticket"),
+    path("tickets/<int:number>/status/", views.TicketStatus.as_view(), name="ticket_status"),
+    path("tickets/<int:number>/reply/", views.TicketReply.as_view(), name="ticket_reply"),
+    path("tickets/<int:number>/note/", views.TicketNote.as_view(), name="ticket_note"),
+    path("tickets/<int:number>/followers/", views.TicketFollowers.as_view(), name="followers"),
+    path(
+        "tickets/<int:number>/followers/<int:user_id>/",
+        views.TicketFollower.as_view(),
+        name="follower",
+    ),
+    path("contacts/", views.ContactList.as_view(), name="contacts"),
+    path("contacts/<int:pk>/", views.ContactDetail.as_view(), name="contact"),
+    path("companies/", views.CompanyList.as_view(), name="companies"),
+    path("companies/<int:pk>/", views.CompanyDetail.as_view(), name="company"),
+    path("queues/", views.QueueList.as_view(), name="queues"),
+    path("queues/<int:pk>/", views.QueueDetail.as_view(), name="queue"),
+    path("teams/", views.TeamList.as_view(), name="teams"),
+    path("teams/<int:pk>/", views.TeamDetail.as_view(), name="team"),
+    path("users/", views.UserList.as_view(), name="users"),
+    path("users/<int:pk>/", views.UserDetail.as_view(), name="user"),
+    path("brands/", views.BrandList.as_view(), name="brands"),
+    path("brands/<int:pk>/", views.BrandDetail.as_view(), name="brand"),
+]
