@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from helpa.accounts.models import User
 from helpa.tickets import actions
@@ -251,3 +253,18 @@ def test_stale_confirmation_shows_a_message(
         {"target": original.number, "confirm": "on", "version": seen},
     )
     assert "changed while you were looking" in page.content.decode()
+
+
+def test_merge_query_count_does_not_grow_with_the_thread(alice: User, support: Queue) -> None:
+    counts = []
+    for size in (1, 12):
+        source = actions.open_ticket(alice, queue=support, title="Dup", owner=alice)
+        target = actions.open_ticket(alice, queue=support, title="Kept", owner=alice)
+        for n in range(size):
+            actions.add_note(alice, source, f"<p>note {n}</p>")
+        actions.follow(alice, source, alice)
+        with CaptureQueriesContext(connection) as queries:
+            actions.merge_tickets(alice, source, target)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert counts[0] <= 40
