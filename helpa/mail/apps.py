@@ -7,6 +7,7 @@ class MailConfig(AppConfig):
     verbose_name = _("Mail")
 
     def ready(self) -> None:
+        import helpa.mail.merge  # noqa: F401  (received mail and CC follow a merged ticket)
         from helpa.lib import events
 
         from . import demo, subscribers  # noqa: F401  (ticket events that cause outgoing mail)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("sla/", include("helpa.reports.urls_sla")),
     path("surveys/", include("helpa.reports.urls_surveys")),
     path("subscriptions/", include("helpa.reports.urls_subscriptions")),
+    path("exports/", include("helpa.reports.urls_exports")),
 ]

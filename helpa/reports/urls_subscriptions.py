@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_subscriptions as views
 
 app_name = "reports_subscriptions"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("new/", views.new, name="new"),
+    path("<int:pk>/", views.edit, name="edit"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
+]

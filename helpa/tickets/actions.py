@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Model, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from helpa.accounts.models import Role, User
@@ -737,3 +738,207 @@ def delete_tickets(ticket_ids: Sequence[int]) -> int:
     search.forget_tickets(ids)
     _total, per_model = Ticket.objects.filter(pk__in=ids).delete()
     return per_model.get(Ticket._meta.label, 0)
+
+
+# --- Merging duplicates -------------------------------------------------------------------------
+
+# Sub-ticket chains are short; the walk up from a merge target stops here whatever the data.
+MAX_PARENT_DEPTH = 50
+
+
+def _ancestor_ids(ticket: Ticket) -> set[int]:
+    """The ids of a ticket's parent, its parent's parent, and so on (one query per level)."""
+    found: set[int] = set()
+    parent_id = ticket.parent_id
+    while parent_id is not None and parent_id not in found and len(found) < MAX_PARENT_DEPTH:
+        found.add(parent_id)
+        parent_id = Ticket.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
+    return found
+
+
+def _check_merge(who: Actor, source: Ticket, target: Ticket) -> None:
+    if source.pk == target.pk:
+        raise TicketError(_("A ticket cannot be merged into itself."))
+    if source.merged_into_id is not None:
+        raise TicketError(_("This ticket has already been merged into another ticket."))
+    if target.merged_into_id is not None:
+        # Its chain may lead back here; either way the thread lives on at the chain's end.
+        raise TicketError(
+            _("%(number)s has itself been merged into another ticket; merge into that one.")
+            % {"number": target.display_number}
+        )
+    if who.user is not None:
+        visible = Ticket.objects.visible_to(who.user).filter(pk__in=[source.pk, target.pk])
+        if visible.count() != 2:
+            raise TicketError(_("You may only merge tickets of queues you work."))
+    if source.pk in _ancestor_ids(target):
+        raise TicketError(_("A ticket cannot be merged into one of its own sub-tickets."))
+
+
+def _moved_attachment_urls(html: str, source: Ticket, target: Ticket, ids: Sequence[int]) -> str:
+    """Inline images point at the ticket's URL of the file: point them at the new ticket."""
+    for pk in ids:
+        html = html.replace(
+            reverse("tickets:attachment", args=[source.number, pk]),
+            reverse("tickets:attachment", args=[target.number, pk]),
+        )
+    return html
+
+
+@transaction.atomic
+def merge_tickets(
+    actor: User | Actor | None,
+    source: Ticket,
+    target: Ticket,
+    *,
+    expected_version: int | None = None,
+    expected_target_version: int | None = None,
+) -> Ticket:
+    """Merge a duplicate request (`source`) into `target`, where the work goes on.
+
+    The source's thread (articles with their files), followers and sub-tickets move to the
+    target; its description is kept on the target as an internal note. The source is closed
+    with `merged_into` set (statistics count it neither as new nor as closed) and says where
+    it went; the target's history says what came in. Other apps move their own rows (received
+    mail, CC participants) in the "ticket.merged" event, inside this transaction.
+
+    Refused (TicketError): into itself, into or from a merged ticket, into one of the source's
+    sub-tickets, or when the actor cannot open both. StaleTicket when either ticket changed
+    since the user looked (`expected_version`, `expected_target_version`). Returns the target."""
+    who = as_actor(actor)
+    # Both rows locked in id order, so two merges in opposite directions cannot deadlock.
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    for current, expected in ((source, expected_version), (target, expected_target_version)):
+        if expected is not None and current.version != expected:
+            missed = list(
+                HistoryEntry.objects.filter(ticket=current, version__gt=expected)
+                .select_related("actor")
+                .order_by("id")
+            )
+            raise StaleTicket(changes=missed)
+    _check_merge(who, source, target)
+
+    now = timezone.now()
+    file_ids = list(Attachment.objects.filter(ticket=source).values_list("pk", flat=True))
+    # Only entries that show one of the moved files need their HTML rewritten.
+    for article in Article.objects.filter(ticket=source, body_html__contains="/attachments/"):
+        article.body_html = _moved_attachment_urls(article.body_html, source, target, file_ids)
+        article.save(update_fields=["body_html"])
+    Article.objects.filter(ticket=source).update(ticket=target)
+    description_note = None
+    if source.description_text.strip():
+        description_note = rows.insert(
+            Article(
+                ticket=target,
+                kind=ArticleKind.NOTE,
+                body_html=_moved_attachment_urls(source.description, source, target, file_ids),
+                body_text=source.description_text,
+                author=source.created_by,
+                author_contact=source.contact,
+                author_name=who.name if source.created_by is None else "",
+                created_at=source.created_at,
+            )
+        )
+    # Files of the description travel with it; the entries' files with their entries.
+    Attachment.objects.filter(ticket=source, article=None).update(
+        ticket=target, article=description_note
+    )
+    Attachment.objects.filter(ticket=source).update(ticket=target)
+    source.description = _moved_attachment_urls(source.description, source, target, file_ids)
+    target.followers.add(*source.followers.all())
+    children = list(Ticket.objects.filter(parent=source).values_list("pk", "version"))
+    Ticket.objects.filter(parent=source).update(parent=target, updated_at=now)
+
+    changed = ["merged_into"]
+    history = []
+    if source.owner_id is None:
+        # A ticket leaves New only with an owner: the one who merges takes it, as a sub-ticket
+        # closed with its parent is taken by the closer.
+        source.owner = who.user or target.owner
+        changed.append("owner")
+        history.append(("owner", "", value_for_history(source.owner)))
+    if source.status != Status.CLOSED:
+        history.append(("status", source.status, Status.CLOSED.value))
+        changed.append("status")
+        source.status = Status.CLOSED
+        _stamp_status_times(source, Status.CLOSED, now)
+    source.merged_into = target
+    source.version += 1
+    source.updated_at = now
+    source.save()
+    target.version += 1
+    target.updated_at = now
+    target.save(update_fields=["version", "updated_at"])
+
+    entries = [
+        HistoryEntry(
+            ticket=source,
+            actor=who.user,
+            actor_name=who.name,
+            field=field,
+            old_value=old,
+            new_value=new,
+            version=source.version,
+            created_at=now,
+        )
+        for field, old, new in history
+    ]
+    entries += [
+        HistoryEntry(
+            ticket=source,
+            actor=who.user,
+            actor_name=who.name,
+            field="merged_into",
+            new_value=target.display_number,
+            version=source.version,
+            created_at=now,
+        ),
+        HistoryEntry(
+            ticket=target,
+            actor=who.user,
+            actor_name=who.name,
+            field="merged_in",
+            old_value=source.display_number,
+            new_value=source.title[:200],
+            version=target.version,
+            created_at=now,
+        ),
+    ]
+    entries += [
+        HistoryEntry(
+            ticket_id=pk,
+            actor=who.user,
+            actor_name=who.name,
+            field="parent",
+            old_value=str(source),
+            new_value=str(target),
+            version=version,
+            created_at=now,
+        )
+        for pk, version in children
+    ]
+    HistoryEntry.objects.bulk_create(entries)
+    rows.insert(
+        Article(
+            ticket=source,
+            kind=ArticleKind.NOTE,
+            body_html=format_html(
+                "<p>{}</p>", _("Merged into %(number)s.") % {"number": target.display_number}
+            ),
+            body_text=_("Merged into %(number)s.") % {"number": target.display_number},
+            author=who.user,
+            author_name=who.name,
+            created_at=now,
+        )
+    )
+    search.reindex_ticket(source.id)
+    search.reindex_ticket(target.id)
+    events.publish("ticket.merged", source=source, target=target, actor=who)
+    events.publish("ticket.changed", ticket=source, actor=who, fields=changed)
+    return target

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_contacts
+from . import views, views_contacts, views_merge
 
 app_name = "tickets"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("t/<int:number>/post/", views.ticket_article, name="article"),
     path("t/<int:number>/close/", views.ticket_close, name="close"),
     path("t/<int:number>/follow/", views.ticket_follow, name="follow"),
+    path("t/<int:number>/merge/", views_merge.ticket_merge, name="merge"),
     path("t/<int:number>/presence/", views.ticket_presence, name="presence"),
     path(
         "t/<int:number>/discussion/<int:article_id>/delete/",

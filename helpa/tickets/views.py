@@ -55,7 +55,7 @@ def _ticket_for(request: HttpRequest, number: int, *, for_update: bool = False) 
     """The ticket behind a URL, or 404 when it does not exist *or* the user may not see it
     (an agent outside the queue learns nothing about the ticket)."""
     qs = Ticket.objects.visible_to(request.user).select_related(
-        "queue__brand", "owner", "type", "contact", "company", "parent"
+        "queue__brand", "owner", "type", "contact", "company", "parent", "merged_into"
     )
     return get_object_or_404(qs, number=number)
 

@@ -76,6 +76,9 @@ def _build_field_labels() -> dict[str, str]:
         "anonymised": _("Anonymised"),
         # Written when two contacts are merged (contact_actions.merge_contacts).
         "contact_merged": _("Contact merged"),
+        # Written when a duplicate ticket is merged into another (actions.merge_tickets).
+        "merged_into": _("Merged into"),
+        "merged_in": _("Ticket merged into this one"),
     }
 
 
