@@ -87,3 +87,23 @@ def test_line_chart_and_the_axis_top() -> None:
     assert charts.nice_maximum(101) == 200
     assert charts.format_number(1234567) == "1\u202f234\u202f567"
     assert charts.format_number(2.25, "h") == "2.2 h"
+
+
+def test_xlsx_dates_header_and_characters_xml_cannot_carry() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    stockholm_noon = datetime(2026, 7, 1, 10, 0, tzinfo=ZoneInfo("UTC"))  # 12:00 local (CEST)
+    table = Table(
+        "T",
+        ["When", "Day", "Text", "Flag"],
+        [[stockholm_noon, date(2026, 3, 1), "bell\x07 & <b> ", True], [None, None, "", False]],
+    )
+    book = load_workbook(io.BytesIO(exports.xlsx_bytes(Report("r", tables=[table]))))
+    sheet = book["T"]
+    assert sheet["A1"].font.bold
+    assert sheet["A2"].value == datetime(2026, 7, 1, 12, 0)
+    assert sheet["B2"].value == datetime(2026, 3, 1)
+    assert sheet["C2"].value == "bell & <b> "
+    assert sheet["D2"].value is True
+    assert [c.value for c in sheet[3]] == [None, None, None, False]
