@@ -236,8 +236,8 @@ def build(user: User, p: Params, *, with_entries: bool = False) -> Report:
         entries(user, p)
         .values(bucket=by_bucket, key=F(column))
         .annotate(
-            minutes=Sum("minutes"),
-            billable_minutes=Sum("minutes", filter=Q(billable=True)),
+            total=Sum("minutes"),
+            billable_total=Sum("minutes", filter=Q(billable=True)),
             count=Count("id"),
         )
         .order_by()
@@ -254,8 +254,8 @@ def build(user: User, p: Params, *, with_entries: bool = False) -> Report:
         row = totals.setdefault(key, Row(key, name))
         cell = cells.setdefault((bucket, key), Row(key, name))
         for target in (row, cell):
-            target.minutes += s["minutes"] or 0
-            target.billable_minutes += s["billable_minutes"] or 0
+            target.minutes += s["total"] or 0
+            target.billable_minutes += s["billable_total"] or 0
             target.count += s["count"]
     ranked = sorted(totals.values(), key=lambda r: (-r.minutes, r.name))
 
