@@ -7,6 +7,7 @@ from dataclasses import replace
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from helpa.accounts.permissions import agent_required
 
@@ -35,7 +36,10 @@ def index(request: HttpRequest) -> HttpResponse:
     except ParamsError as exc:
         return _error_page(request, "reports/time.html", exc)
     file_format = request.GET.get("export", "")
-    report = timereport.build(request.user, params, with_entries=bool(file_format))
+    # The page shows the chart and the table per group; a file adds every month and group and
+    # every entry (what an invoice is checked against).
+    exporting = file_format in ("csv", "xlsx")
+    report = timereport.build(request.user, params, per_period=exporting, with_entries=exporting)
     response = export_response(report, file_format)
     if response is not None:
         return response
@@ -63,7 +67,9 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         return _error_page(request, "reports/time_entries.html", exc)
     key = request.GET.get("key") or None
     if key is not None and key != NONE_KEY and not key.isdigit():
-        return _error_page(request, "reports/time_entries.html", ParamsError({"key": ["?"]}))
+        return _error_page(
+            request, "reports/time_entries.html", ParamsError({"key": [_("Unknown group.")]})
+        )
     rows = timereport.entry_rows(request.user, params, key).select_related("ticket", "user")
     page = Paginator(rows, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
