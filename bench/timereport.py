@@ -151,12 +151,12 @@ def measure(runs: int) -> dict[str, Any]:
     _setup_django()
     from django.db import connection, transaction
     from django.db.models import Count, F, Q, Sum
-    from django.db.models.functions import ExtractMonth, ExtractYear
     from django.test import Client
 
     from bench import BENCH_AGENT
     from helpa.accounts.models import Role, User
     from helpa.reports import periods
+    from helpa.reports.timereport import PeriodStart
     from helpa.tickets.models import Ticket, TimeEntry
 
     admin, _created = User.objects.get_or_create(
@@ -192,9 +192,9 @@ def measure(runs: int) -> dict[str, Any]:
         "billable": Sum("minutes", filter=Q(billable=True)),
         "n": Count("*"),
     }
-    months = {"year": ExtractYear("worked_on"), "month": ExtractMonth("worked_on")}
-    copied = in_year.values(**months, key=F("company_id")).annotate(**sums).order_by()
-    joined = in_year.values(**months, key=F("ticket__company_id")).annotate(**sums).order_by()
+    month = PeriodStart("worked_on", "month")
+    copied = in_year.values(month=month, key=F("company_id")).annotate(**sums).order_by()
+    joined = in_year.values(month=month, key=F("ticket__company_id")).annotate(**sums).order_by()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '32MB'")  # as timereport._sums
         result["explain_copied"] = copied.explain(analyze=True, buffers=True)

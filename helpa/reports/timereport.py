@@ -18,8 +18,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import ExtractMonth, ExtractYear
+from django.db.models import Count, DateField, F, Func, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -229,19 +228,37 @@ class Row:
     count: int = 0
 
 
-def _sums(user: User, p: Params) -> list[dict[str, Any]]:
-    """Minutes, billable minutes and entries per (year, month, group): one aggregate query.
+class PeriodStart(Func):
+    """The first day of a date's month or year, as a date.
 
-    Months by EXTRACT, not date_trunc: PostgreSQL truncates a date by way of a timestamp with
-    time zone, which doubled the query's time over a year of entries (bench/timereport.py).
+    Not Django's TruncMonth: on PostgreSQL it truncates a date by way of a timestamp *with*
+    time zone, and EXTRACT returns numeric; either doubled the report's query over a year of
+    entries (bench/timereport.py). A date has no time zone to convert."""
+
+    output_field = DateField()
+
+    def __init__(self, expression: Any, unit: str) -> None:
+        assert unit in ("month", "year")
+        self.unit = unit
+        super().__init__(expression)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = f"DATE_TRUNC('{self.unit}', %(expressions)s::timestamp)::date"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = f"DATE(%(expressions)s, 'start of {self.unit}')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _sums(user: User, p: Params) -> list[dict[str, Any]]:
+    """Minutes, billable minutes and entries per (month or year, group): one aggregate query.
+
     A year is ~2,400 groups of ~500,000 entries: PostgreSQL hashes them when it may use a
     little more memory than its default, instead of sorting half a million rows on disk."""
-    group_by = {"year": ExtractYear("worked_on"), "key": F(GROUP_COLUMNS[p.group])}
-    if p.by == "month":
-        group_by["month"] = ExtractMonth("worked_on")
     query = (
         entries(user, p)
-        .values(**group_by)
+        .values(bucket=PeriodStart("worked_on", p.by), key=F(GROUP_COLUMNS[p.group]))
         .annotate(
             total=Sum("minutes"),
             billable_total=Sum("minutes", filter=Q(billable=True)),
@@ -260,8 +277,6 @@ def build(user: User, p: Params, *, per_period: bool = True, with_entries: bool 
     """The report for these parameters. `per_period`: add the table of every month (or year)
     and group; `with_entries`: the sheet of every entry (exports, for invoicing)."""
     sums = _sums(user, p)
-    for s in sums:
-        s["bucket"] = date(int(s["year"]), int(s.get("month") or 1), 1)
     names = _names(p.group, (s["key"] for s in sums))
     buckets = _buckets(p.period, p.by)
     totals: dict[str, Row] = {}
