@@ -236,3 +236,12 @@ def test_query_count_does_not_grow_with_the_data(
     with django_assert_max_num_queries(12) as many:
         assert client.get(f"/reports/time/?{PERIOD}").status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_page_without_parameters_shows_this_year(ada_client: Client) -> None:
+    with time_machine.travel(at(3, 1, 12), tick=False):
+        page = ada_client.get("/reports/time/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "This year (2026-01-01 – 2026-03-01)" in body
+    assert "Nothing in this period." in body
