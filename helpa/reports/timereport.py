@@ -9,7 +9,7 @@ month of the day the work was done (`worked_on`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -103,10 +103,10 @@ class Params:
     agent: User | None
     company: Company | None
 
-    def query(self, **extra: str) -> str:
+    def query(self, *, with_period: bool = True, **extra: str) -> str:
         """These parameters as a query string (for links), with `extra` on top."""
         values: dict[str, str] = {
-            **self.period.as_params(),
+            **(self.period.as_params() if with_period else {}),
             "by": self.by,
             "group": self.group,
             "billable": "billable" if self.billable_only else "all",
@@ -293,12 +293,15 @@ def build(user: User, p: Params, *, per_period: bool = True, with_entries: bool 
             target.count += s["count"]
     ranked = sorted(totals.values(), key=lambda r: (-r.minutes, r.name))
 
+    # Thousands of cells link to their entries: the common part of the URL is made once.
+    entries_url = reverse("reports_time:entries") + "?" + p.query(with_period=False) + "&"
+
     def link(start: date, end: date, key: str | None) -> str:
         start, end = max(start, p.period.start), min(end, p.period.end)
         extra = {"period": "custom", "from": start.isoformat(), "to": end.isoformat()}
         if key is not None:
             extra["key"] = key
-        return reverse("reports_time:entries") + "?" + p.query(**extra)
+        return entries_url + urlencode(extra)
 
     group_title = str(GROUPS[p.group])
     top, rest = ranked[:TOP_GROUPS], ranked[TOP_GROUPS:]
@@ -348,9 +351,38 @@ def build(user: User, p: Params, *, per_period: bool = True, with_entries: bool 
         ],
         sheet=_("Summary"),
     )
-    per_bucket = Table(
+    tables = [per_group]
+    if per_period:
+        tables.append(_per_bucket_table(p, buckets, ranked, cells, columns, link))
+    all_minutes = sum(r.minutes for r in ranked)
+    report = Report(
+        title=_("Time report"),
+        description=describe(p),
+        charts=[chart],
+        tables=tables,
+        tiles=[
+            (_("Hours"), _hours(all_minutes), link(*whole, None)),
+            (_("Billable hours"), _hours(sum(r.billable_minutes for r in ranked)), ""),
+            (_("Entries"), sum(r.count for r in ranked), link(*whole, None)),
+        ],
+    )
+    if with_entries:
+        report.tables.append(entries_table(user, p))
+    return report
+
+
+def _per_bucket_table(
+    p: Params,
+    buckets: list[date],
+    ranked: list[Row],
+    cells: dict[tuple[date, str], Row],
+    columns: list[str],
+    link: Callable[[date, date, str | None], str],
+) -> Table:
+    """Every month (or year) and group with time: what a monthly invoice is made from."""
+    return Table(
         title=_("Time per %(period)s and %(group)s")
-        % {"period": _("month") if p.by == "month" else _("year"), "group": group_title.lower()},
+        % {"period": _("month") if p.by == "month" else _("year"), "group": columns[0].lower()},
         columns=[_("Month") if p.by == "month" else _("Year"), *columns],
         rows=[
             [
@@ -366,21 +398,6 @@ def build(user: User, p: Params, *, per_period: bool = True, with_entries: bool 
         ],
         sheet=_("Per period"),
     )
-    all_minutes = sum(r.minutes for r in ranked)
-    report = Report(
-        title=_("Time report"),
-        description=describe(p),
-        charts=[chart],
-        tables=[per_group, per_bucket] if per_period else [per_group],
-        tiles=[
-            (_("Hours"), _hours(all_minutes), link(*whole, None)),
-            (_("Billable hours"), _hours(sum(r.billable_minutes for r in ranked)), ""),
-            (_("Entries"), sum(r.count for r in ranked), link(*whole, None)),
-        ],
-    )
-    if with_entries:
-        report.tables.append(entries_table(user, p))
-    return report
 
 
 def describe(p: Params) -> str:
