@@ -477,13 +477,11 @@ class TimeEntry(models.Model):
         verbose_name = _("time entry")
         verbose_name_plural = _("time entries")
         indexes = [
-            # The report: a period's entries of some queues, summed per group. Covering, so
-            # PostgreSQL answers from the index alone (see bench/timereport.py).
-            models.Index(
-                fields=["worked_on", "queue"],
-                name="timeentry_report_idx",
-                include=["company", "category", "user", "minutes", "billable"],
-            ),
+            # The report reads a period's entries. Entries arrive in the order of their days,
+            # so a month is a few hundred neighbouring pages; a year is half the table, read
+            # in one pass. A covering index was as large as the table and never used
+            # (bench/README.md).
+            models.Index(fields=["worked_on"], name="timeentry_worked_on_idx"),
             models.Index(fields=["ticket", "worked_on"], name="timeentry_ticket_idx"),
         ]
 

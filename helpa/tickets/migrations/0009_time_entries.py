@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'time entry',
                 'verbose_name_plural': 'time entries',
-                'indexes': [models.Index(fields=['worked_on', 'queue'], include=('company', 'category', 'user', 'minutes', 'billable'), name='timeentry_report_idx'), models.Index(fields=['ticket', 'worked_on'], name='timeentry_ticket_idx')],
+                'indexes': [models.Index(fields=['worked_on'], name='timeentry_worked_on_idx'), models.Index(fields=['ticket', 'worked_on'], name='timeentry_ticket_idx')],
             },
         ),
         migrations.RunPython(entries_from_articles, migrations.RunPython.noop),
