@@ -535,6 +535,30 @@ class SLAEvent(models.Model):
         ]
 
 
+class SLAOutcome(models.Model):
+    """How a target of a ticket ended: met (`met_at`) or breached, for the SLA report. Written
+    by sla.py in the transaction where the target ends: when it is met (first agent reply,
+    resolution) and when the worker records its breach. A breached target met later keeps
+    `breached` and gets `met_at`. Met means `met_at <= due_at`. First response and resolution
+    only (one each per ticket); next-response targets recur with every customer message."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=16, choices=SLATarget.choices)
+    due_at = models.DateTimeField()
+    met_at = models.DateTimeField(null=True, blank=True)
+    breached = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "target"], name="slaoutcome_unique")
+        ]
+        indexes = [models.Index(fields=["due_at", "target"], name="slaoutcome_due_idx")]
+
+    @property
+    def is_met(self) -> bool:
+        return self.met_at is not None and self.met_at <= self.due_at
+
+
 # --- Recurring tickets --------------------------------------------------------------------------
 
 

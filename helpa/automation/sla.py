@@ -23,6 +23,12 @@ and target (`SLAEvent` is unique): a warning to the owner and the team leads in 
 mail (the `automation.sla_warning` event: the mail app writes it to the outbox in the same
 transaction), a breach as a history entry by "SLA". A next-response target starts afresh with
 each customer message, so its warning and breach are cleared when an agent answers.
+
+Outcomes (`SLAOutcome`, for the SLA report): when a first-response or resolution target ends —
+met by the reply or the resolution, or breached when the worker records it — one row is written
+in that transaction (one INSERT; an UPDATE first only when a target is met after its due time,
+when the breach row may exist). A first-response target still pending when the ticket is closed
+without a reply was neither met nor missed by anyone, and is not recorded (unless breached).
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ from .models import (
     CalendarException,
     CalendarQueue,
     SLAEvent,
+    SLAOutcome,
     SLAPolicy,
     SLATarget,
 )
@@ -341,6 +348,19 @@ def _resume(state: dict[str, Any], calendar: Calendar, now: datetime) -> None:
     state["sla_paused_at"] = None
 
 
+def _record_met(ticket_id: int, target: str, due: datetime, at: datetime) -> None:
+    """A target ended by being met at `at` (on time or not)."""
+    if due < at and SLAOutcome.objects.filter(
+        ticket_id=ticket_id, target=target, met_at__isnull=True
+    ).update(met_at=at):
+        return  # the worker had recorded the breach: now it is met, late
+    # ignore_conflicts: a target ends once; a second end (reopened, worked out again) is not news.
+    SLAOutcome.objects.bulk_create(
+        [SLAOutcome(ticket_id=ticket_id, target=target, due_at=due, met_at=at, breached=due < at)],
+        ignore_conflicts=True,
+    )
+
+
 # --- Ticket events (subscribed in subscribers.py, inside the change's transaction) -------------
 
 
@@ -367,6 +387,8 @@ def on_changed(ticket: Ticket, fields: Iterable[str], now: datetime | None = Non
         return
     fields = set(fields)
     now = now or timezone.now()
+    if "status" in fields and ticket.status in DONE_STATUSES and ticket.resolution_due_at:
+        _record_met(ticket.pk, SLATarget.RESOLUTION, ticket.resolution_due_at, now)
     if fields & CONDITION_FIELDS:
         _write(ticket, work_out(ticket, now))
         return
@@ -404,6 +426,9 @@ def on_article_added(ticket: Ticket, article: Article) -> None:
     calendar = conf.calendar_for(policy, ticket)
     state = _current(ticket)
     if article.kind == ArticleKind.REPLY:
+        if state["first_response_due_at"] is not None:
+            due = state["first_response_due_at"]
+            _record_met(ticket.pk, SLATarget.FIRST_RESPONSE, due, article.created_at)
         state["first_response_due_at"] = None
         answered = state["next_response_due_at"] is not None
         state["next_response_due_at"] = None
@@ -504,6 +529,11 @@ def _warn(ticket: Ticket, target: str, due: datetime, now: datetime) -> None:
 
 
 def _breach(ticket: Ticket, target: str, due: datetime, now: datetime) -> None:
+    if target != SLATarget.NEXT_RESPONSE:
+        SLAOutcome.objects.bulk_create(
+            [SLAOutcome(ticket_id=ticket.pk, target=target, due_at=due, breached=True)],
+            ignore_conflicts=True,
+        )
     HistoryEntry.objects.create(
         ticket=ticket,
         actor_name=ACTOR_NAME,

@@ -1,4 +1,9 @@
 """The parts of the reports app that register something at start-up (event subscribers,
-reports offered for subscriptions). One import line per part."""
+reports offered for subscriptions, worker tasks). One line per part."""
 
-from . import tasks_subscriptions  # noqa: F401  (mails subscribed reports every 5 minutes)
+from . import (  # noqa: F401
+    slareport,  # the "sla" report
+    tasks_subscriptions,  # mails subscribed reports every 5 minutes
+    timeentries,  # keeps the ticket columns copied onto time entries current
+    timereport,  # the "time" report
+)

@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_sla
 
 app_name = "reports_sla"
-urlpatterns: list = []
+urlpatterns = [path("", views_sla.index, name="index")]

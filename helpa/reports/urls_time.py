@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_time
 
 app_name = "reports_time"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_time.index, name="index"),
+    path("entries/", views_time.entry_list, name="entries"),
+]

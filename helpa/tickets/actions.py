@@ -41,6 +41,7 @@ from .models import (
     Queue,
     Status,
     Ticket,
+    TimeEntry,
 )
 
 # Fields an action may change through `update_ticket`, in the order history shows them.
@@ -398,6 +399,7 @@ def add_article(
     body_html: str,
     *,
     time_spent_minutes: int = 0,
+    billable: bool = True,
     attachments: Sequence[UploadedFile] = (),
     contact: Contact | None = None,
     author_name: str = "",
@@ -407,7 +409,8 @@ def add_article(
     """Add one entry to the thread (a reply, internal note, discussion post or customer message).
     `reindex=False`: the caller updates the search index itself before its transaction ends.
     `touch=False`: the caller opened the ticket a moment ago in the same transaction, so its
-    `updated_at` (the creation time) stands — the first entries are part of the creation."""
+    `updated_at` (the creation time) stands — the first entries are part of the creation.
+    Time spent is also recorded as a `TimeEntry` (billable or not) for the time report."""
     who = as_actor(actor)
     body = sanitize_html(body_html)
     body_text = html_to_text(body)
@@ -429,6 +432,8 @@ def add_article(
             created_at=now,
         )
     )
+    if time_spent_minutes:
+        _log_time(ticket, article, who.user, time_spent_minutes, billable, now)
     if attachments:
         stored = _store_attachments(ticket, article, attachments)
         _link_inline_images(article, stored)
@@ -448,6 +453,29 @@ def add_article(
         "ticket.article_added", ticket=ticket, article=article, actor=who, mentions=mentions
     )
     return article
+
+
+def _log_time(
+    ticket: Ticket,
+    article: Article,
+    user: User | None,
+    minutes: int,
+    billable: bool,
+    now: datetime,
+) -> None:
+    # The copied columns are read from the row, not the instance: the caller's instance may
+    # predate a change earlier in this transaction (a rule moved the ticket).
+    copied = Ticket.objects.filter(pk=ticket.pk).values("queue_id", "company_id", "category_id")
+    TimeEntry.objects.create(
+        ticket_id=ticket.pk,
+        article=article,
+        user=user,
+        minutes=minutes,
+        billable=billable,
+        worked_on=timezone.localdate(now),
+        created_at=now,
+        **copied.get(),
+    )
 
 
 def add_reply(actor: User | Actor | None, ticket: Ticket, body_html: str, **kwargs: Any) -> Article:
@@ -942,3 +970,52 @@ def merge_tickets(
     events.publish("ticket.merged", source=source, target=target, actor=who)
     events.publish("ticket.changed", ticket=source, actor=who, fields=changed)
     return target
+
+
+# --- Time entries -------------------------------------------------------------------------------
+
+
+def may_change_time_entry(user: User, entry: TimeEntry) -> bool:
+    """The agent who logged the time, or an admin (the caller has checked the ticket's access)."""
+    return user.is_admin or (entry.user_id is not None and entry.user_id == user.pk)
+
+
+def _time_history(who: Actor, entry: TimeEntry, field: str, old: str, new: str) -> None:
+    version = Ticket.objects.values_list("version", flat=True).get(pk=entry.ticket_id)
+    HistoryEntry.objects.create(
+        ticket_id=entry.ticket_id,
+        actor=who.user,
+        actor_name=who.name,
+        field=field,
+        old_value=old,
+        new_value=new,
+        version=version,
+    )
+
+
+@transaction.atomic
+def set_time_entry_billable(actor: User, entry: TimeEntry, billable: bool) -> TimeEntry:
+    if not may_change_time_entry(actor, entry):
+        raise TicketError(_("Only the agent who logged the time or an admin may change it."))
+    if entry.billable == billable:
+        return entry
+    entry.billable = billable
+    entry.save(update_fields=["billable"])
+    label = f"{entry.minutes} min {entry.worked_on.isoformat()}"
+    _time_history(
+        as_actor(actor),
+        entry,
+        "time_billable",
+        f"{label}: {not billable}",
+        f"{label}: {billable}",
+    )
+    return entry
+
+
+@transaction.atomic
+def delete_time_entry(actor: User, entry: TimeEntry) -> None:
+    if not may_change_time_entry(actor, entry):
+        raise TicketError(_("Only the agent who logged the time or an admin may change it."))
+    label = f"{entry.minutes} min {entry.worked_on.isoformat()}"
+    _time_history(as_actor(actor), entry, "time_deleted", label, "")
+    entry.delete()

@@ -290,12 +290,18 @@ class ArticleForm(forms.Form):
     time_spent_minutes = forms.IntegerField(
         label=_("Time spent (minutes)"), required=False, min_value=0, max_value=24 * 60 * 7
     )
+    # The composer posts "0" (a hidden input) and "1" (the checkbox) when ticked; the last wins.
+    # Absent altogether (an older client, the API): billable, the usual case.
+    billable = forms.CharField(label=_("Billable"), required=False)
     attachments = AttachmentsField(label=_("Attachments"), max_bytes=5 * 1024 * 1024)
 
     def __init__(self, *args: Any, settings: HelpdeskSettings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helpdesk_settings = settings
         self.fields["attachments"].max_bytes = settings.max_attachment_bytes
+
+    def clean_billable(self) -> bool:
+        return self.cleaned_data.get("billable") != "0"
 
     def clean_body(self) -> str:
         return body_from_editor(

@@ -440,6 +440,55 @@ class Attachment(models.Model):
         return self.content_type.startswith("image/")
 
 
+class TimeEntry(models.Model):
+    """Time an agent logged on a ticket (with a reply, note or post), for invoicing and the time
+    report. The ticket's queue, company and category are copied here and kept current when the
+    ticket changes (reports/timeentries.py): the time report over a year of a million entries
+    then reads this table alone, without joining the tickets (see bench/timereport.py)."""
+
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="time_entries",
+        db_index=False,  # timeentry_ticket_idx
+    )
+    article = models.ForeignKey(
+        Article, on_delete=models.SET_NULL, null=True, blank=True, related_name="time_entries"
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="time_entries"
+    )
+    minutes = models.PositiveIntegerField(_("minutes"))
+    billable = models.BooleanField(_("billable"), default=True)
+    # The local day the work was done (settings.TIME_ZONE): the report's months are local months.
+    worked_on = models.DateField(_("date"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Copies of the ticket's, for the report (never edited on their own).
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(
+        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("time entry")
+        verbose_name_plural = _("time entries")
+        indexes = [
+            # The report reads a period's entries. Entries arrive in the order of their days,
+            # so a month is a few hundred neighbouring pages; a year is half the table, read
+            # in one pass. A covering index was as large as the table and never used
+            # (bench/README.md).
+            models.Index(fields=["worked_on"], name="timeentry_worked_on_idx"),
+            models.Index(fields=["ticket", "worked_on"], name="timeentry_ticket_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min on {self.worked_on}"
+
+
 class HistoryEntry(models.Model):
     """One changed field (or one event) of a ticket: who, when, from what, to what."""
 

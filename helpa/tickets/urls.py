@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_contacts, views_merge
+from . import views, views_contacts, views_merge, views_time
 
 app_name = "tickets"
 
@@ -23,6 +23,12 @@ urlpatterns = [
         views.discussion_delete,
         name="discussion_delete",
     ),
+    path(
+        "t/<int:number>/time/<int:pk>/billable/",
+        views_time.time_entry_billable,
+        name="time_billable",
+    ),
+    path("t/<int:number>/time/<int:pk>/delete/", views_time.time_entry_delete, name="time_delete"),
     path("t/<int:number>/attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("tickets/choices/contacts/", views.contact_options, name="contact_options"),
     path("tickets/choices/companies/", views.company_options, name="company_options"),

@@ -60,6 +60,12 @@ def _ticket_for(request: HttpRequest, number: int, *, for_update: bool = False) 
     return get_object_or_404(qs, number=number)
 
 
+def _time_entries(ticket: Ticket, user: User) -> dict[str, object]:
+    from .views_time import entries_for_page  # views_time imports this module
+
+    return entries_for_page(ticket, user)
+
+
 def _check_queue_allowed(request: HttpRequest) -> None:
     """A posted queue the user does not work is a forged form: refuse it outright (403)."""
     raw = request.POST.get("queue")
@@ -381,7 +387,7 @@ def _ticket_page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> 
         "children": children,
         "open_children": [c for c in children if c.status != Status.CLOSED],
         "followers": followers,
-        "time_total": sum(a.time_spent_minutes for tab in tabs for a in tab.entries),
+        **_time_entries(ticket, request.user),
         "agents": User.objects.agents(),
         "article_form": extra.pop("article_form", None)
         or ArticleForm(initial={"kind": "reply"}, settings=settings),
@@ -514,6 +520,7 @@ def ticket_article(request: HttpRequest, number: int) -> HttpResponse:
                 }[kind],
                 form.cleaned_data["body"],
                 time_spent_minutes=form.cleaned_data.get("time_spent_minutes") or 0,
+                billable=form.cleaned_data["billable"],
                 attachments=form.cleaned_data.get("attachments") or [],
             )
         except actions.TicketError as exc:
