@@ -32,5 +32,6 @@ urlpatterns = [
     path("forms/", include("helpa.webforms.urls")),
     path("kb/", include("helpa.kb.urls")),
     path("reports/", include("helpa.reports.urls")),
+    path("survey/", include("helpa.reports.urls_survey_public")),
     path("django-admin/", admin.site.urls),
 ]
