@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.http import QueryDict
 from django.urls import reverse
@@ -110,7 +110,8 @@ class SurveyFilterForm(forms.Form):
         data.setdefault("date_to", params.get("to", ""))
         super().__init__(data)
         self.user = user
-        queue_ids = report_queue_ids(user)
+        # Read once: the form's choices and the scope's conditions both need it.
+        self.queue_ids = queue_ids = report_queue_ids(user)
         queues = Queue.objects.all()
         if queue_ids is not None:
             queues = queues.filter(pk__in=queue_ids)
@@ -139,6 +140,11 @@ class SurveyFilterForm(forms.Form):
         return cleaned
 
 
+def _in_queues(queue_ids: list[int] | None, field: str) -> Q:
+    """access.queue_scope_q for queues read already (None: all)."""
+    return Q() if queue_ids is None else Q(**{f"{field}__in": queue_ids})
+
+
 @dataclass
 class Scope:
     """What the report covers: the period and the answers of the user's queues it filters."""
@@ -156,12 +162,12 @@ def scope_of(form: SurveyFilterForm) -> Scope:
     period = form.period
     data = form.cleaned_data
     answers = SurveyAnswer.objects.filter(
-        queue_scope_q(form.user),
+        _in_queues(form.queue_ids, "queue_id"),
         answered_at__gte=period.start_at(),
         answered_at__lt=period.end_before(),
     )
     invitations = SurveyInvitation.objects.filter(
-        queue_scope_q(form.user, "ticket__queue_id"),
+        _in_queues(form.queue_ids, "ticket__queue_id"),
         skipped="",
         created_at__gte=period.start_at(),
         created_at__lt=period.end_before(),
@@ -221,7 +227,11 @@ def over_time(scope: Scope) -> list[tuple[str, Figures]]:
 
 def grouped(answers: QuerySet[SurveyAnswer], key: str, name: str) -> list[tuple[str, Figures]]:
     """Figures per agent / team / brand (`key` the id column, `name` the label column)."""
-    rows = answers.values(key, name).annotate(**_aggregates()).order_by(name, key)
+    rows = (
+        answers.values(key, name)
+        .annotate(**_aggregates())
+        .order_by(F(name).asc(nulls_last=True), key)  # "no team" last on every database
+    )
     return [(row[name] or "–", _figures(row)) for row in rows]
 
 
