@@ -167,7 +167,7 @@ def scope_of(form: SurveyFilterForm) -> Scope:
         answered_at__lt=period.end_before(),
     )
     invitations = SurveyInvitation.objects.filter(
-        _in_queues(form.queue_ids, "ticket__queue_id"),
+        _in_queues(form.queue_ids, "queue_id"),
         skipped="",
         created_at__gte=period.start_at(),
         created_at__lt=period.end_before(),
@@ -175,7 +175,7 @@ def scope_of(form: SurveyFilterForm) -> Scope:
     words = [period.label()]
     if data.get("queue"):
         answers = answers.filter(queue=data["queue"])
-        invitations = invitations.filter(ticket__queue=data["queue"])
+        invitations = invitations.filter(queue=data["queue"])
         words.append(_("queue %(name)s") % {"name": data["queue"].name})
     if data.get("agent"):
         answers = answers.filter(agent=data["agent"])
@@ -183,7 +183,7 @@ def scope_of(form: SurveyFilterForm) -> Scope:
         words.append(_("agent %(name)s") % {"name": str(data["agent"])})
     if data.get("brand"):
         answers = answers.filter(brand=data["brand"])
-        invitations = invitations.filter(ticket__queue__brand=data["brand"])
+        invitations = invitations.filter(queue__brand=data["brand"])
         words.append(_("brand %(name)s") % {"name": data["brand"].name})
     return Scope(period, answers, invitations, data.get("by") or "month", " · ".join(words))
 

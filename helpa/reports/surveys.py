@@ -187,7 +187,11 @@ def invite(profile: SurveyProfile, ticket_id: int, now: datetime) -> SurveyInvit
             if not address:
                 return None
             invitation = SurveyInvitation(
-                ticket=ticket, profile=profile, contact=ticket.contact, address=address
+                ticket=ticket,
+                profile=profile,
+                contact=ticket.contact,
+                queue=ticket.queue,
+                address=address,
             )
             invitation.created_at = now
             invitation.skipped = _skip_reason(profile, ticket, address, now)

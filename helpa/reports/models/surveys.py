@@ -123,6 +123,9 @@ class SurveyInvitation(models.Model):
         SurveyProfile, on_delete=models.SET_NULL, null=True, related_name="invitations"
     )
     contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, related_name="+")
+    # The ticket's queue when invited: the response rate is scoped like the answers, without
+    # joining the tickets table.
+    queue = models.ForeignKey(Queue, on_delete=models.SET_NULL, null=True, related_name="+")
     address = models.CharField(max_length=254, blank=True, db_index=True)
     # SHA-256 of the link's token (helpa/lib/tokens.py); "" for a skipped ticket.
     token_hash = models.CharField(max_length=64, blank=True, default="")
@@ -135,7 +138,10 @@ class SurveyInvitation(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["created_at"], name="survey_invitation_created_idx")]
+        indexes = [
+            models.Index(fields=["created_at"], name="survey_invitation_created_idx"),
+            models.Index(fields=["queue", "created_at"], name="survey_invitation_queue_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["token_hash"],

@@ -58,6 +58,7 @@ def answered(
 ) -> SurveyAnswer:
     invitation = SurveyInvitation.objects.create(
         ticket=ticket,
+        queue_id=ticket.queue_id,
         address="x@example.com",
         token_hash=f"{next(_numbers):064d}",
         created_at=when,
@@ -103,6 +104,7 @@ def fixture(alice: User, admin: User, support: Queue, billing: Queue, team_suppo
     for day in (7, 8):
         SurveyInvitation.objects.create(
             ticket=new_ticket(alice, support),
+            queue=support,
             address="y@example.com",
             token_hash=f"{next(_numbers):064d}",
             created_at=at(3, day),

@@ -86,6 +86,7 @@ def test_one_invitation_through_the_outbox_even_when_the_job_runs_twice(
     assert run_surveys(now + timedelta(days=3)).invited == 0
     invitation = SurveyInvitation.objects.get()
     assert invitation.ticket == closed and invitation.address == "carl@example.com"
+    assert invitation.queue == closed.queue
     [mail] = survey_mails()
     assert invitation.mail == mail
     assert mail.recipients == ["carl@example.com"] and mail.ticket == closed
