@@ -33,6 +33,7 @@ from .access import queue_scope_q, report_queue_ids
 from .models.surveys import SurveyAnswer, SurveyInvitation
 from .report import Cell, Chart, Report, Series, Table, register
 
+DEFAULT_PERIOD = "last_12_months"
 EXPORT_COMMENTS = 1000  # the newest comments an export or a subscription carries
 
 
@@ -85,9 +86,6 @@ class SurveyFilterForm(forms.Form):
     period = forms.ChoiceField(
         label=gettext_lazy("Period"), choices=list(periods.PRESETS.items()), required=False
     )
-    # CharFields: periods.from_params reads them and says what is wrong with them.
-    date_from = forms.CharField(label=gettext_lazy("From"), required=False)
-    date_to = forms.CharField(label=gettext_lazy("To"), required=False)
     queue = forms.ModelChoiceField(
         label=gettext_lazy("Queue"), queryset=Queue.objects.none(), required=False
     )
@@ -105,10 +103,17 @@ class SurveyFilterForm(forms.Form):
 
     def __init__(self, user: User, params: QueryDict) -> None:
         data = params.copy()
-        # The period's own parameter names (periods.py): from, to.
-        data.setdefault("date_from", params.get("from", ""))
-        data.setdefault("date_to", params.get("to", ""))
+        if not data.get("period"):
+            # The period the report covers is the one the menu shows (periods.from_params'
+            # default), not the menu's first entry.
+            data["period"] = "custom" if data.get("from") or data.get("to") else DEFAULT_PERIOD
         super().__init__(data)
+        # The period's own parameter names (periods.py), which are Python keywords: CharFields
+        # that periods.from_params reads and says what is wrong with.
+        date = forms.TextInput(attrs={"type": "date"})
+        self.fields["from"] = forms.CharField(label=_("From"), required=False, widget=date)
+        self.fields["to"] = forms.CharField(label=_("To"), required=False, widget=date)
+        self.order_fields(["period", "from", "to"])
         self.user = user
         # Read once: the form's choices and the scope's conditions both need it.
         self.queue_ids = queue_ids = report_queue_ids(user)
@@ -131,8 +136,8 @@ class SurveyFilterForm(forms.Form):
             self.period = periods.from_params(
                 {
                     "period": cleaned.get("period") or "",
-                    "from": cleaned.get("date_from") or "",
-                    "to": cleaned.get("date_to") or "",
+                    "from": cleaned.get("from") or "",
+                    "to": cleaned.get("to") or "",
                 }
             )
         except periods.PeriodError as exc:

@@ -251,3 +251,11 @@ def test_the_query_count_does_not_grow_with_the_data(
     assert small.status_code == large.status_code == 200
     with django_assert_max_num_queries(14):
         agent_client.get(f"/reports/surveys/?{PERIOD}&export=xlsx")
+
+
+def test_the_period_menu_shows_the_period_the_report_covers(agent_client) -> None:
+    page = agent_client.get("/reports/surveys/").content.decode()
+    assert '<option value="last_12_months" selected>' in page
+    custom = agent_client.get("/reports/surveys/?from=2026-03-01&to=2026-03-31").content.decode()
+    assert '<option value="custom" selected>' in custom
+    assert 'value="2026-03-01"' in custom
