@@ -34,5 +34,6 @@ urlpatterns = [
     path("reports/", include("helpa.reports.urls")),
     path("api/v1/", include("helpa.api.urls")),
     path("api-tokens/", include("helpa.api.urls_tokens")),
+    path("survey/", include("helpa.reports.urls_survey_public")),
     path("django-admin/", admin.site.urls),
 ]

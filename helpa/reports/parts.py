@@ -3,7 +3,10 @@ reports offered for subscriptions, worker tasks). One line per part."""
 
 from . import (  # noqa: F401
     slareport,  # the "sla" report
+    survey_report,  # the "surveys" report
+    surveys,  # privacy export and anonymisation of survey answers
     tasks_subscriptions,  # mails subscribed reports every 5 minutes
+    tasks_surveys,  # sends survey invitations every 5 minutes
     timeentries,  # keeps the ticket columns copied onto time entries current
     timereport,  # the "time" report
 )

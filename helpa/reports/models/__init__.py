@@ -1,3 +1,4 @@
 """The reports app's models, one module per part (statistics facts, surveys, subscriptions)."""
 
 from .subscriptions import ReportSubscription  # noqa: F401
+from .surveys import SurveyAnswer, SurveyBlock, SurveyInvitation, SurveyProfile  # noqa: F401
