@@ -107,3 +107,15 @@ def test_xlsx_dates_header_and_characters_xml_cannot_carry() -> None:
     assert sheet["C2"].value == "bell & <b> "
     assert sheet["D2"].value is True
     assert [c.value for c in sheet[3]] == [None, None, None, False]
+
+
+def test_report_pages_offer_a_subscription_with_their_filters(ada_client) -> None:  # type: ignore[no-untyped-def]
+    for url, key in [
+        ("/reports/time/?period=last_year", "time"),
+        ("/reports/sla/?period=last_year", "sla"),
+        ("/reports/surveys/?period=last_year", "surveys"),
+    ]:
+        page = ada_client.get(url).content.decode()
+        assert f"/reports/subscriptions/new/?report={key}&amp;params=period%3Dlast_year" in page, (
+            url
+        )
