@@ -74,6 +74,7 @@ TICKET_COLUMNS = (
     "resolved_at",
     "closed_at",
 )
+ATTNAMES = [f.attname for f in TicketFact._meta.concrete_fields]
 UPDATED_FIELDS = [
     f.name for f in TicketFact._meta.concrete_fields if not f.primary_key and f.name != "ticket"
 ]
@@ -123,12 +124,20 @@ def load_calendars() -> Calendars:
     return Calendars(setup, calendars, queue_calendars, default_id, sla.round_the_clock(tz))
 
 
+_always_open: dict[int, bool] = {}
+
+
 def _is_always_open(calendar: Calendar) -> bool:
-    return (
-        not calendar.country
-        and not calendar.exceptions
-        and all(list(day) == [(0, 24 * 60)] for day in calendar.hours)
-    )
+    key = id(calendar)
+    if key not in _always_open:
+        if len(_always_open) > 100:
+            _always_open.clear()
+        _always_open[key] = (
+            not calendar.country
+            and not calendar.exceptions
+            and all([tuple(r) for r in day] == [(0, 24 * 60)] for day in calendar.hours)
+        )
+    return _always_open[key]
 
 
 def business_minutes(calendar: Calendar, start: datetime, end: datetime | None) -> int | None:
@@ -196,41 +205,42 @@ def build_facts(
     ids = [r["id"] for r in rows]
     first_replies = _first_replies(ids)
     reopens = _reopen_counts(ids)
+    tz = ZoneInfo(settings.TIME_ZONE)
     facts = []
     for row in rows:
         done_at = _done_at(row)
         first_at = first_replies.get(row["id"])
         calendar = calendars.calendar_for(_Row(row))
         created_at, due_at = row["created_at"], row["due_at"]
-        facts.append(
-            TicketFact(
-                ticket_id=row["id"],
-                created_at=created_at,
-                created_on=timezone.localdate(created_at),
-                done_at=done_at,
-                done_on=timezone.localdate(done_at) if done_at else None,
-                status=row["status"],
-                queue_id=row["queue_id"],
-                team_id=row["team_id"],
-                owner_id=row["owner_id"],
-                brand_id=queue_brands.get(row["queue_id"]),
-                company_id=row["company_id"],
-                contact_id=row["contact_id"],
-                category_id=row["category_id"],
-                type_id=row["type_id"],
-                priority=row["priority"],
-                channel=row["channel"],
-                is_merged=row["merged_into_id"] is not None,
-                is_draft=row["is_draft"],
-                due_at=due_at,
-                closed_before_due=(done_at <= due_at) if done_at and due_at else None,
-                open_seconds=int((done_at - created_at).total_seconds()) if done_at else None,
-                first_response_at=first_at,
-                first_response_minutes=business_minutes(calendar, created_at, first_at),
-                resolution_minutes=business_minutes(calendar, created_at, done_at),
-                reopen_count=reopens.get(row["id"], 0),
-            )
-        )
+        values = {
+            "ticket_id": row["id"],
+            "created_at": created_at,
+            "created_on": created_at.astimezone(tz).date(),
+            "done_at": done_at,
+            "done_on": done_at.astimezone(tz).date() if done_at else None,
+            "status": row["status"],
+            "queue_id": row["queue_id"],
+            "team_id": row["team_id"],
+            "owner_id": row["owner_id"],
+            "brand_id": queue_brands.get(row["queue_id"]),
+            "company_id": row["company_id"],
+            "contact_id": row["contact_id"],
+            "category_id": row["category_id"],
+            "type_id": row["type_id"],
+            "priority": row["priority"],
+            "channel": row["channel"],
+            "is_merged": row["merged_into_id"] is not None,
+            "is_draft": row["is_draft"],
+            "due_at": due_at,
+            "closed_before_due": (done_at <= due_at) if done_at and due_at else None,
+            "open_seconds": int((done_at - created_at).total_seconds()) if done_at else None,
+            "first_response_at": first_at,
+            "first_response_minutes": business_minutes(calendar, created_at, first_at),
+            "resolution_minutes": business_minutes(calendar, created_at, done_at),
+            "reopen_count": reopens.get(row["id"], 0),
+        }
+        # Positional: Django's quick path for building instances (a million at a rebuild).
+        facts.append(TicketFact(*[values[name] for name in ATTNAMES]))
     return facts
 
 
