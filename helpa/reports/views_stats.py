@@ -70,6 +70,7 @@ def tickets(request: HttpRequest) -> HttpResponse:
             "report_section": "statistics",
             "form": form,
             "page": page,
+            "listed": page is not None,  # an empty page is falsy: "0 tickets" is an answer
             "title": title,
             "error": error,
             "page_query": _export_query(request),

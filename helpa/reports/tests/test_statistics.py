@@ -288,3 +288,52 @@ def test_the_page_needs_the_same_queries_whatever_the_data(
                     {"period": "last_12_months", "group": group, "bucket": "week"},
                 )
             assert response.status_code == 200
+
+
+def test_customers_may_not_see_statistics(client, customer: User) -> None:
+    client.force_login(customer)
+    assert client.get(reverse("reports_stats:index")).status_code == 403
+    assert client.get(reverse("reports_stats:tickets"), {"figure": "new"}).status_code == 403
+
+
+def test_an_agent_without_queues_counts_nothing_and_lists_nothing(
+    client, bob_agent: User, desk: dict
+) -> None:
+    report = _report(bob_agent)
+    assert _series(report, "New and closed tickets") == {"New": [0, 0], "Closed": [0, 0]}
+    client.force_login(bob_agent)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("reports_stats:tickets"), {**PERIOD, "figure": "new"})
+    assert page.status_code == 200 and "0 tickets" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"figure": "everything"}, "Unknown figure."),
+        ({"figure": "new", "on": "2026-02-30"}, "Give the day as YYYY-MM-DD."),
+    ],
+)
+def test_a_drill_down_the_page_never_links_to_is_a_clear_error(
+    client, admin: User, params: dict, message: str
+) -> None:
+    client.force_login(admin)
+    response = client.get(reverse("reports_stats:tickets"), {**PERIOD, **params})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_subscriptions_build_the_report_from_the_same_parameters(admin: User, desk: dict) -> None:
+    from django.http import QueryDict
+
+    from helpa.reports.report import REPORTS
+
+    kind = REPORTS["statistics"]
+    assert kind.url_name == "reports_stats:index"
+    with time_machine.travel(NOW, tick=False):
+        facts.refresh()
+        report = kind.build(admin, QueryDict("period=last_month&bucket=week"))
+    # Last month from 5 May is April: T5 and T6 created, T2 and T5 closed.
+    tiles = _tiles(report)
+    assert (tiles["New"], tiles["Closed"]) == (2, 2)
+    assert report.description.startswith("Last month (2026-04-01 – 2026-04-30)")
