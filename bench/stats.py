@@ -156,6 +156,7 @@ def measure(runs: int, explain: bool, rebuild: bool) -> None:  # pragma: no cove
         if explain and label.startswith("admin: 12 months, by queue") and "queue" not in params:
             slow = sorted(log.entries, key=lambda e: -e[2])[:6]
             with (DATA / "explain_stats.txt").open("w") as plans, connection.cursor() as cursor:
+                cursor.execute("SET work_mem = '64MB'")  # as the page's transaction has it
                 for sql, sql_params, ms in slow:
                     if not sql.lstrip().upper().startswith("SELECT"):
                         continue
