@@ -11,6 +11,8 @@ does; the SLA due times are written without it, but no fact depends on them (bus
 depend only on the thread, the status and the calendar, whose choice follows priority, queue
 and company — changed through update_ticket). Merging contacts moves `updated_at` too
 (contact_actions). A queue moved to another brand is caught by `FactsState.queue_brands`.
+The contact is not kept here: no figure needs it, and anonymising a ticket drops it without
+moving `updated_at`, so a copy would outlive the person's removal.
 Deleted tickets take their facts with them (CASCADE).
 """
 
@@ -63,7 +65,6 @@ TICKET_COLUMNS = (
     "team_id",
     "owner_id",
     "company_id",
-    "contact_id",
     "category_id",
     "type_id",
     "priority",
@@ -224,7 +225,6 @@ def build_facts(
             "owner_id": row["owner_id"],
             "brand_id": queue_brands.get(row["queue_id"]),
             "company_id": row["company_id"],
-            "contact_id": row["contact_id"],
             "category_id": row["category_id"],
             "type_id": row["type_id"],
             "priority": row["priority"],

@@ -31,7 +31,6 @@ class TicketFact(models.Model):
     owner_id = models.IntegerField(null=True)
     brand_id = models.IntegerField(null=True)  # the queue's brand
     company_id = models.IntegerField(null=True)
-    contact_id = models.IntegerField(null=True)
     category_id = models.IntegerField(null=True)
     type_id = models.IntegerField(null=True)
     priority = models.SmallIntegerField()
