@@ -116,6 +116,12 @@ class StatisticsForm(forms.Form):
     )
 
     def __init__(self, user: User, data: Mapping[str, Any]) -> None:
+        # The defaults shown selected when the query string names none (the first visit).
+        data = data.copy() if isinstance(data, QueryDict) else dict(data)
+        if not data.get("period") and not (data.get("from") or data.get("to")):
+            data["period"] = "last_12_months"
+        data.setdefault("bucket", "month")
+        data.setdefault("group", "none")
         super().__init__(data)
         self.user = user
         # "from" is a Python keyword: the two dates are added by name.

@@ -338,3 +338,12 @@ def test_subscriptions_build_the_report_from_the_same_parameters(admin: User, de
     tiles = _tiles(report)
     assert (tiles["New"], tiles["Closed"]) == (2, 2)
     assert report.description.startswith("Last month (2026-04-01 – 2026-04-30)")
+
+
+def test_the_first_visit_shows_the_last_12_months_per_month(client, admin: User) -> None:
+    client.force_login(admin)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("reports_stats:index")).content.decode()
+    assert '<option value="last_12_months" selected>' in page
+    assert '<option value="month" selected>' in page
+    assert "Last 12 months (2025-06-01 – 2026-05-05)" in page
