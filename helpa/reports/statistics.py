@@ -175,6 +175,7 @@ class Query:
     group: str = "none"
     filters: dict[str, Any] = field(default_factory=dict)  # fact column → value
     params: dict[str, str] = field(default_factory=dict)  # the query string that names it
+    labels: list[str] = field(default_factory=list)  # the filters in words
 
     @property
     def group_column(self) -> str:
@@ -188,17 +189,23 @@ def parse(user: User, params: Mapping[str, Any]) -> tuple[StatisticsForm, Query 
     data = form.cleaned_data
     filters: dict[str, Any] = {}
     names: dict[str, str] = {}
+    labels: list[str] = []
     for name, column in FILTERS.items():
         value = data.get(name)
         if value in (None, ""):
             continue
         filters[column] = getattr(value, "pk", value)
         names[name] = str(filters[column])
+        # In words for the description: the queue's name, the priority's label.
+        shown = (
+            dict(form.fields[name].choices).get(value, value) if not hasattr(value, "pk") else value
+        )
+        labels.append(f"{form.fields[name].label}: {shown}")
     period = data["period_obj"]
     bucket = data.get("bucket") or "month"
     group = data.get("group") or "none"
     query_params = {**period.as_params(), **names, "bucket": bucket, "group": group}
-    return form, Query(period, bucket, group, filters, query_params)
+    return form, Query(period, bucket, group, filters, query_params, labels)
 
 
 # --- Buckets ------------------------------------------------------------------------------------
@@ -812,11 +819,7 @@ def _grouped(facts: QuerySet[TicketFact], query: Query) -> tuple[Chart, Table]:
 
 
 def describe(query: Query) -> str:
-    parts = [query.period.label()]
-    for name, column in FILTERS.items():
-        if column in query.filters:
-            parts.append(f"{name} {query.filters[column]}")
-    return " · ".join(parts)
+    return " · ".join([query.period.label(), *query.labels])
 
 
 @register("statistics", gettext_lazy("Statistics"), "reports_stats:index")

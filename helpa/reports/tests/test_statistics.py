@@ -347,3 +347,13 @@ def test_the_first_visit_shows_the_last_12_months_per_month(client, admin: User)
     assert '<option value="last_12_months" selected>' in page
     assert '<option value="month" selected>' in page
     assert "Last 12 months (2025-06-01 – 2026-05-05)" in page
+
+
+def test_the_description_names_the_filters_in_words(admin: User, queue_support: Queue) -> None:
+    form, query = statistics.parse(
+        admin, {**PERIOD, "queue": str(queue_support.pk), "priority": "3", "channel": "email"}
+    )
+    assert query is not None, form.errors
+    assert statistics.describe(query) == (
+        "2026-03-01 – 2026-04-30 · Queue: Support · Priority: High · Channel: E-mail"
+    )
