@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python -m bench.mail
 	$(BIN)/python -m bench.rules --keep
 	$(BIN)/python -m bench.timereport --keep
+	$(BIN)/python -m bench.stats --keep
 
 # Refresh the translation catalogue after changing user-visible strings (needs GNU gettext).
 messages: install

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_stats
 
 app_name = "reports_stats"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_stats.index, name="index"),
+    path("tickets/", views_stats.tickets, name="tickets"),
+]

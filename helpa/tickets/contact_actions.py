@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpa.accounts.models import User
@@ -60,7 +61,9 @@ def merge_contacts(actor: User, keep: Contact, drop: Contact) -> Contact:
         .values_list("pk", "version")
     )
     Ticket.objects.filter(contact=drop).update(contact=keep)
-    Ticket.objects.filter(pk__in=[pk for pk, _v in tickets]).update(version=F("version") + 1)
+    Ticket.objects.filter(pk__in=[pk for pk, _v in tickets]).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
     HistoryEntry.objects.bulk_create(
         HistoryEntry(
             ticket_id=pk,

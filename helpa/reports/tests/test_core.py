@@ -114,6 +114,7 @@ def test_report_pages_offer_a_subscription_with_their_filters(ada_client) -> Non
         ("/reports/time/?period=last_year", "time"),
         ("/reports/sla/?period=last_year", "sla"),
         ("/reports/surveys/?period=last_year", "surveys"),
+        ("/reports/statistics/?period=last_year", "statistics"),
     ]:
         page = ada_client.get(url).content.decode()
         assert f"/reports/subscriptions/new/?report={key}&amp;params=period%3Dlast_year" in page, (
