@@ -2,13 +2,15 @@
 
 The tiles that describe the desk now (open, unassigned, overdue, SLA at risk or breached) are
 counted live over the active tickets — a few percent of the desk, answered from the partial
-indexes the overview uses. What happened (new and closed per day) comes from the statistics'
-narrow facts table, like every other figure over time.
+indexes the overview uses. What happened (new and closed per day, the backlog) is the
+statistics page's own figures for the last seven days, from its narrow facts table; CSAT from
+the survey answers of this week (Monday on).
 """
 
 from __future__ import annotations
 
 from django.db.models import Count, Q
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -17,6 +19,8 @@ from django.utils.translation import gettext as _
 from helpa.accounts.models import User
 from helpa.tickets.models import Queue, Ticket, active_q
 
+from . import facts, statistics, survey_report
+from .periods import preset
 from .report import Chart, Report, Series
 
 
@@ -72,15 +76,40 @@ def open_by_queue(user: User) -> Chart:
     )
 
 
+def the_week(user: User) -> Report:
+    """The statistics of the last seven days, per day, as the statistics page draws them."""
+    params = QueryDict(mutable=True)
+    params.update({"period": "last_7_days", "bucket": "day", "group": "none"})
+    _form, query = statistics.parse(user, params)
+    assert query is not None  # fixed, valid parameters
+    return statistics.build(user, query)
+
+
+def csat_this_week(user: User) -> tuple[int, float | None]:
+    week = preset("this_week")
+    return survey_report.csat_between(user, week.start_at(), week.end_before())
+
+
 def build(user: User) -> Report:
+    facts.refresh_if_stale()  # "new today" at most a minute behind, even without a worker
     counts = live_counts(user)
-    report = Report(_("Dashboard"), description=_("Today, and this week"))
+    week = the_week(user)
+    new_and_closed, backlog = week.charts[0], week.charts[1]
+    new_series = new_and_closed.series[0]
+    answers, satisfied = csat_this_week(user)
+    report = Report(_("Dashboard"), description=_("Today, and the last seven days"))
     report.tiles = [
+        (_("New today"), int(new_series.values[-1] or 0), new_series.urls[-1]),
         (_("Open"), counts["open"], overview_url("active")),
         (_("Unassigned"), counts["unassigned"], overview_url("unassigned")),
         (_("Overdue"), counts["overdue"], overview_url("overdue")),
         (_("SLA at risk"), counts["sla_at_risk"], overview_url("sla_at_risk")),
         (_("SLA breached"), counts["sla_breached"], overview_url("sla_breached")),
+        (
+            _("CSAT this week"),
+            f"{satisfied:.0f} %" if satisfied is not None else "–",
+            reverse("reports_surveys:index") + "?period=this_week" if answers else "",
+        ),
     ]
-    report.charts = [open_by_queue(user)]
+    report.charts = [new_and_closed, backlog, open_by_queue(user)]
     return report

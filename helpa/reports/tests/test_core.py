@@ -120,3 +120,21 @@ def test_report_pages_offer_a_subscription_with_their_filters(ada_client) -> Non
         assert f"/reports/subscriptions/new/?report={key}&amp;params=period%3Dlast_year" in page, (
             url
         )
+
+
+def test_every_registered_report_builds_for_every_period_a_subscription_offers(
+    admin,
+    alice,
+    ticket,  # type: ignore[no-untyped-def]
+) -> None:
+    from django.http import QueryDict
+
+    from helpa.reports.report import REPORTS
+    from helpa.reports.views_subscriptions import MAIL_PERIODS
+
+    assert {"statistics", "time", "sla", "surveys"} <= set(REPORTS)
+    for kind in REPORTS.values():
+        for period in MAIL_PERIODS:
+            for user in (admin, alice):
+                report = kind.build(user, QueryDict(f"period={period}"))
+                assert report.title, (kind.key, period)

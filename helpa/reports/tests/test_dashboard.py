@@ -46,18 +46,23 @@ def test_tiles_count_the_agents_queues_only(
     actions.set_status(alice, done, Status.CLOSED)
     _open(bob, billing, "Bob's own, not Alice's")  # another queue: never counted for Alice
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(40):
         response = alice_client.get("/reports/")
     assert response.status_code == 200
     tiles = {str(label): value for label, value, _url in response.context["report"].tiles}
     assert tiles == {
+        "New today": 5,  # Bob's ticket is in a queue Alice does not work
         "Open": 4,
         "Unassigned": 1,
         "Overdue": 1,
         "SLA at risk": 1,
         "SLA breached": 1,
+        "CSAT this week": "–",
     }
-    chart = response.context["report"].charts[0]
+    new_and_closed, backlog, chart = response.context["report"].charts
+    assert new_and_closed.series[0].values[-1] == 5 and new_and_closed.series[1].values[-1] == 1
+    assert len(new_and_closed.labels) == 7
+    assert backlog.series[0].values[-1] == 4
     assert chart.labels == ["Support"]
     assert [s.values for s in chart.series] == [[3], [1]]
 
