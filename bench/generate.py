@@ -251,7 +251,7 @@ def _tickets(cur, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
         INSERT INTO tickets_ticket (number, title, description, description_text, status,
             priority, type_id, category_id, queue_id, team_id, owner_id, contact_id, company_id,
             due_at, hidden_until, on_hold_until, is_draft, channel, parent_id, created_by_id,
-            version, created_at, updated_at, resolved_at, closed_at{search_column})
+            version, created_at, updated_at, resolved_at, closed_at, legal_hold{search_column})
         SELECT {NUMBER_BASE} + p.g, t.title, '<p>' || t.body || '</p>', t.body, p.status,
             p.priority, {ids["type0"]} + p.type_idx, {ids["category0"]} + p.category_idx,
             {ids["queue0"]} + p.q, {ids["team0"]} + p.q,
@@ -263,7 +263,7 @@ def _tickets(cur, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
             CASE WHEN p.channel = 'agent' THEN {ids["agent0"]} + p.q END,
             1 + p.n, {_ts("p.created_ago")}, {_ts("p.updated_ago")},
             CASE WHEN p.status IN ('resolved', 'closed') THEN {_ts("p.updated_ago")} END,
-            CASE WHEN p.status = 'closed' THEN {_ts("p.updated_ago")} END{search_value}
+            CASE WHEN p.status = 'closed' THEN {_ts("p.updated_ago")} END, false{search_value}
         FROM bench_plan p JOIN bench_text t ON t.id = p.doc {search_join}
         ORDER BY p.g
         """
