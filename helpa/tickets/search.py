@@ -65,10 +65,11 @@ def index_document(ticket_id: int, title: str, rest: str, *, new: bool = False) 
                 [settings.SEARCH_CONFIG, title, settings.SEARCH_CONFIG, rest, ticket_id],
             )
         else:
-            if not new:
-                cursor.execute("DELETE FROM tickets_ticket_fts WHERE rowid = %s", [ticket_id])
+            # OR REPLACE: the entry of an earlier version goes in the same statement. A "new"
+            # ticket may meet a stale entry too: SQLite restarts the id sequence when a
+            # migration rebuilds an empty ticket table, and the FTS5 table is no part of it.
             cursor.execute(
-                "INSERT INTO tickets_ticket_fts (rowid, title, body) VALUES (%s, %s, %s)",
+                "INSERT OR REPLACE INTO tickets_ticket_fts (rowid, title, body) VALUES (%s, %s, %s)",
                 [ticket_id, title, rest],
             )
 
