@@ -599,6 +599,7 @@ def _build(user: User, query: Query) -> Report:
             labels,
             [
                 Series(
+                    # xgettext:no-python-format
                     _("% closed before due date"),
                     [c.before_due_pct for c in closed],
                     [url("before_due", s) for s in starts],
@@ -673,6 +674,7 @@ def _build(user: User, query: Query) -> Report:
         str(BUCKETS[query.bucket]),
         _("New"),
         _("Closed"),
+        # xgettext:no-python-format
         _("% closed before due date"),
         _("Average days open"),
         _("Open at the end"),
@@ -716,6 +718,7 @@ def _build(user: User, query: Query) -> Report:
     tiles: list[tuple[str, Value, str]] = [
         (_("New"), sum(new), url("new")),
         (_("Closed"), totals.closed, url("closed")),
+        # xgettext:no-python-format
         (_("% closed before due date"), totals.before_due_pct, url("before_due")),
         (_("Average days open"), totals.avg_days_open, url("closed")),
         (_("Average open tickets"), average_open, ""),
@@ -790,6 +793,7 @@ def _grouped(facts: QuerySet[TicketFact], query: Query) -> tuple[Chart, Table]:
             group_label,
             _("New"),
             _("Closed"),
+            # xgettext:no-python-format
             _("% closed before due date"),
             _("Average days open"),
             _("First response, median (h)"),

@@ -269,7 +269,14 @@ def ticket_url(number: int) -> str:
 def _group_table(title: str, label: str, rows: list[tuple[str, Figures]]) -> Table:
     return Table(
         title,
-        [label, _("Answers"), _("CSAT (% satisfied)"), _("Average (1–5)"), _("NPS")],
+        [
+            label,
+            _("Answers"),
+            # xgettext:no-python-format
+            _("CSAT (% satisfied)"),
+            _("Average (1–5)"),
+            _("NPS"),
+        ],
         [[name, f.answers, f.csat_share, f.average, f.nps] for name, f in rows],
     )
 
@@ -285,6 +292,7 @@ def build(scope: Scope, comment_rows: list[SurveyAnswer]) -> Report:
         description=scope.words,
         tiles=[
             (_("Answers"), total.answers, ""),
+            # xgettext:no-python-format
             (_("CSAT, % satisfied (4–5)"), total.csat_share, ""),
             (_("Average CSAT (1–5)"), total.average, ""),
             (_("NPS"), total.nps, ""),
@@ -292,6 +300,7 @@ def build(scope: Scope, comment_rows: list[SurveyAnswer]) -> Report:
         ],
         charts=[
             Chart(
+                # xgettext:no-python-format
                 _("CSAT over time (% satisfied)"),
                 labels,
                 [Series(_("CSAT"), [f.csat_share for _l, f in timeline])],

@@ -10,6 +10,7 @@ from email import policy
 
 import pytest
 import time_machine
+from django.db.models import Q
 from django.test import Client
 from django.utils import timezone
 
@@ -60,8 +61,11 @@ def closed(alice: User, support: Queue, contact: Contact) -> Ticket:
 
 
 def survey_mails() -> list[OutgoingMail]:
+    """The invitations in the outbox: in the contact's language, Swedish unless set otherwise."""
     return list(
-        OutgoingMail.objects.filter(kind=OutgoingMail.Kind.NOTICE, subject__contains="How did we")
+        OutgoingMail.objects.filter(kind=OutgoingMail.Kind.NOTICE).filter(
+            Q(subject__contains="How did we") | Q(subject__contains="Hur gick det")
+        )
     )
 
 
