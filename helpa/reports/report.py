@@ -78,6 +78,32 @@ class Report:
     tiles: list[tuple[str, Value, str]] = field(default_factory=list)
 
 
+class ParamsError(ValueError):
+    """A report's parameters that cannot be used: a message per field, for the form."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(m for ms in errors.values() for m in ms))
+        self.errors = errors
+
+
+def checked(form: Any, params: Any, default_period: str) -> tuple[Any, dict[str, Any]]:
+    """The period and the cleaned filter values of a report's `form` (a bound Django form),
+    or ParamsError with every message at once: the period's and the fields'."""
+    from . import periods  # periods imports nothing from here; kept local to stay a leaf
+
+    errors: dict[str, list[str]] = {}
+    period = None
+    try:
+        period = periods.from_params(params, default=default_period)
+    except periods.PeriodError as exc:
+        errors["period"] = [str(exc)]
+    if not form.is_valid():
+        errors.update({k: [str(m) for m in v] for k, v in form.errors.items()})
+    if errors:
+        raise ParamsError(errors)
+    return period, form.cleaned_data
+
+
 def plain(value: Value | Cell) -> Value:
     """The value a cell exports, without its link."""
     return value.value if isinstance(value, Cell) else value

@@ -29,7 +29,7 @@ from helpa.tickets.models import ACTIVE_STATUSES, Queue
 
 from . import periods
 from .access import queue_scope_q, report_queue_ids
-from .report import Cell, Chart, Report, Series, Table, Value, register
+from .report import Cell, Chart, Report, Series, Table, Value, checked, register
 
 GROUPS = {
     "queue": gettext_lazy("Queue"),
@@ -94,24 +94,9 @@ class Params:
         return urlencode(values)
 
 
-class ParamsError(ValueError):
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(m for ms in errors.values() for m in ms))
-        self.errors = errors
-
-
 def parse(user: User, params: Mapping[str, str]) -> tuple[Params, SLAReportForm]:
     form = SLAReportForm(params, user=user)
-    errors: dict[str, list[str]] = {}
-    try:
-        period = periods.from_params(params, default="last_30_days")
-    except periods.PeriodError as exc:
-        errors["period"] = [str(exc)]
-    if not form.is_valid():
-        errors.update({k: [str(m) for m in v] for k, v in form.errors.items()})
-    if errors:
-        raise ParamsError(errors)
-    data = form.cleaned_data
+    period, data = checked(form, params, default_period="last_30_days")
     return (
         Params(
             period=period,

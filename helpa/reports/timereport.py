@@ -30,7 +30,7 @@ from helpa.tickets.models import Category, Queue, TimeEntry
 
 from . import periods
 from .access import queue_scope_q, report_queue_ids
-from .report import Cell, Chart, Report, Series, Table, Value, register
+from .report import Cell, Chart, Report, Series, Table, Value, checked, register
 
 TOP_GROUPS = 8  # the chart stacks this many groups and "Other"
 GROUPS = {
@@ -119,25 +119,10 @@ class Params:
         return urlencode(values)
 
 
-class ParamsError(ValueError):
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(m for ms in errors.values() for m in ms))
-        self.errors = errors
-
-
 def parse(user: User, params: Mapping[str, str]) -> tuple[Params, TimeReportForm]:
     """The report's parameters, or ParamsError with a message per field (for the form)."""
     form = TimeReportForm(params, user=user)
-    errors: dict[str, list[str]] = {}
-    try:
-        period = periods.from_params(params, default="this_year")
-    except periods.PeriodError as exc:
-        errors["period"] = [str(exc)]
-    if not form.is_valid():
-        errors.update({k: [str(m) for m in v] for k, v in form.errors.items()})
-    if errors:
-        raise ParamsError(errors)
-    data = form.cleaned_data
+    period, data = checked(form, params, default_period="this_year")
     return (
         Params(
             period=period,

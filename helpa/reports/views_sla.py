@@ -9,13 +9,14 @@ from helpa.accounts.permissions import agent_required
 
 from . import slareport
 from .exports import export_response
+from .report import ParamsError
 
 
 @agent_required
 def index(request: HttpRequest) -> HttpResponse:
     try:
         params, form = slareport.parse(request.user, request.GET)
-    except slareport.ParamsError as exc:
+    except ParamsError as exc:
         form = slareport.SLAReportForm(request.GET, user=request.user)
         form.is_valid()
         context = {"report_section": "sla", "form": form, "errors": exc.errors}

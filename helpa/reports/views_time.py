@@ -13,7 +13,8 @@ from helpa.accounts.permissions import agent_required
 
 from . import timereport
 from .exports import export_response
-from .timereport import NONE_KEY, ParamsError
+from .report import ParamsError
+from .timereport import NONE_KEY
 
 ENTRIES_PER_PAGE = 100
 
