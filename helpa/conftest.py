@@ -47,6 +47,7 @@ def _english_unless_a_test_says_otherwise() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_settings_from_an_earlier_test() -> None:
     """The mail pipeline keeps settings rows for a few seconds; a test starts without them."""
+    from helpa.api import webhooks
     from helpa.automation import sla
     from helpa.mail.models import _recent
     from helpa.portal.models import _recent as _recent_portal
@@ -56,6 +57,7 @@ def _no_settings_from_an_earlier_test() -> None:
     # A test starts on an empty database, without SLA policies: the SLA subscribers know it
     # without a query, as on a running desk that read its policies a moment ago.
     sla.forget(known_empty=True)
+    webhooks.forget(known_empty=True)  # no webhooks either: ticket events ask nothing of them
 
 
 # --- Queues and teams -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ urlpatterns = [
     path("settings/retention/", include("helpa.automation.urls_retention")),
     path("settings/import/", include("helpa.crm.urls_import")),
     path("settings/privacy/", include("helpa.privacy.urls")),
+    path("settings/webhooks/", include("helpa.api.urls_webhooks")),
     path("settings/", include("helpa.administration.urls")),
     path("mail/", include("helpa.mail.urls")),
     path("portal/", include("helpa.portal.urls")),

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import MAX_LIFETIME, Scope
+from .models_webhooks import WebhookEvent
 
 DEFAULT_LIFETIME = timedelta(days=90)
 
@@ -44,3 +46,32 @@ class TokenForm(forms.Form):
         """The end of the chosen day, in the installation's time zone."""
         end = datetime.combine(self.cleaned_data["expires_on"], time(23, 59, 59))
         return timezone.make_aware(end)
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=1000,
+        assume_scheme="https",
+        help_text=_("Helpa POSTs a JSON body to this address for each event."),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    allow_private = forms.BooleanField(
+        label=_("Allow private addresses"),
+        required=False,
+        help_text=_(
+            "Allow loopback, private and link-local addresses (a receiver inside your own "
+            "network). Off: such addresses are refused, so a webhook cannot reach internal "
+            "services."
+        ),
+    )
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise forms.ValidationError(_("Only http and https URLs are allowed."))
+        return url

@@ -67,3 +67,6 @@ class ApiToken(models.Model):
     @property
     def may_write(self) -> bool:
         return self.scope == Scope.WRITE
+
+
+from .models_webhooks import Webhook, WebhookDelivery, WebhookEvent  # noqa: E402, F401
