@@ -332,8 +332,13 @@ def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-# Deliveries of active webhooks; a test delivery also to a paused one (to try it before resuming).
-_SENDABLE = Q(webhook__is_active=True) | Q(event=TEST_EVENT)
+def _sendable() -> Q:
+    """Deliveries of active webhooks; a test delivery also to a paused one (to try it before
+    resuming). A subquery, not a join: an UPDATE over a join becomes `id IN (SELECT …)`, which
+    PostgreSQL does not check again against a row a concurrent claim just changed, so two
+    workers could both claim one delivery."""
+    active = Webhook.objects.filter(is_active=True).values("pk")
+    return Q(webhook_id__in=active) | Q(event=TEST_EVENT)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -346,7 +351,7 @@ def _claim(delivery: WebhookDelivery, now: datetime) -> bool:
     or its webhook was paused since the due rows were read."""
     return bool(
         WebhookDelivery.objects.filter(
-            _SENDABLE,
+            _sendable(),
             pk=delivery.pk,
             state=WebhookDelivery.State.PENDING,
             next_attempt_at=delivery.next_attempt_at,
@@ -462,7 +467,7 @@ def send_due(now: datetime | None = None, limit: int = 200) -> int:
         WebhookDelivery.objects.filter(
             state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now
         )
-        .filter(_SENDABLE)
+        .filter(_sendable())
         .select_related("webhook")
         .order_by("next_attempt_at", "id")[:limit]
     )

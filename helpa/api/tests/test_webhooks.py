@@ -493,3 +493,33 @@ def test_send_test_event_and_the_delivery_log(
     assert len(rows) == 2
     assert "ticket.created" in rows[0] and "500" in rows[0]  # newest first
     assert TEST_EVENT in rows[1] and "200" in rows[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_threads_send_each_delivery_once(receiver: Receiver) -> None:
+    """The job started twice at the same moment (two consumers): every delivery leaves once."""
+    hook = _hook(receiver.url)
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(webhook=hook, event="ticket.created", payload={"n": n}) for n in range(10)
+    )
+    start = threading.Barrier(2)
+    sent: list[int] = []
+
+    def worker() -> None:
+        from django.db import connection
+
+        try:
+            start.wait()
+            sent.append(webhooks.send_due())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(sent) == 10
+    ids = [r["headers"]["X-Helpa-Delivery"] for r in receiver.received]
+    assert len(ids) == len(set(ids)) == 10
+    assert set(WebhookDelivery.objects.values_list("state", flat=True)) == {Sent}
