@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpa.accounts.models import Team, User
 from helpa.crm.models import Brand, Company, Contact, brand_allowed_q
 from helpa.lib.html import text_to_html
+from helpa.tickets.forms import AttachmentsField
 from helpa.tickets.models import (
     Article,
     Attachment,
@@ -22,6 +27,7 @@ from helpa.tickets.models import (
     Status,
     Ticket,
     TicketType,
+    TimeEntry,
 )
 
 
@@ -47,6 +53,31 @@ class AttachmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Attachment
         fields = ["id", "filename", "content_type", "size", "is_inline", "created_at"]
+
+
+class TicketAttachmentSerializer(AttachmentSerializer):
+    """A file of the ticket: the entry it came with (none for the description's files) and
+    where to download it."""
+
+    # Reads `ticket` and `request` from the context.
+    download_url = serializers.SerializerMethodField()
+
+    class Meta(AttachmentSerializer.Meta):
+        fields = [*AttachmentSerializer.Meta.fields, "article", "download_url"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, attachment: Attachment) -> str:
+        path = reverse(
+            "api:attachment_download", args=[self.context["ticket"].number, attachment.pk]
+        )
+        return str(self.context["request"].build_absolute_uri(path))
+
+
+class TimeEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TimeEntry
+        fields = ["id", "minutes", "billable", "worked_on", "user", "article", "note", "created_at"]
+        read_only_fields = fields
 
 
 class ArticleSerializer(serializers.ModelSerializer):
@@ -290,6 +321,12 @@ class TicketWriteSerializer(StrictSerializer):
         self.fields["parent"].queryset = Ticket.objects.visible_to(user)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.partial and "parent" in attrs:
+            # As in the UI: a sub-ticket is opened from its parent; moving a ticket under
+            # another one afterwards could make a ticket its own ancestor.
+            raise serializers.ValidationError(
+                {"parent": [_("The parent can only be given when the ticket is created.")]}
+            )
         if not self.partial:
             # The admin's field rules (T11) hold for the API as for the ticket form.
             rules = HelpdeskSettings.load()
@@ -311,12 +348,44 @@ class TicketWriteSerializer(StrictSerializer):
         return data
 
 
+@extend_schema_field(
+    {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 20}
+)
+class FilesField(serializers.ListField):
+    """Uploaded files (the schema says binary, as multipart/form-data sends them)."""
+
+
 class ArticleWriteSerializer(StrictSerializer):
-    body = serializers.CharField(max_length=200_000)
+    """A reply or note. Files come as multipart/form-data (`files`, once per file) and are
+    checked by the UI's own rules (AttachmentsField: not empty, within the admin's limit)."""
+
+    body = serializers.CharField(max_length=200_000, required=False, allow_blank=True, default="")
     format = serializers.ChoiceField(choices=FORMATS, required=False, default="html")
     time_spent_minutes = serializers.IntegerField(
         required=False, default=0, min_value=0, max_value=24 * 60 * 7
     )
+    billable = serializers.BooleanField(
+        required=False, default=True, help_text=_("Whether the time spent is billable.")
+    )
+    files = FilesField(
+        child=serializers.FileField(allow_empty_file=True),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text=_("Files to attach (multipart/form-data only)."),
+    )
+
+    def validate_files(self, files: list[Any]) -> list[Any]:
+        field = AttachmentsField(max_bytes=HelpdeskSettings.load().max_attachment_bytes)
+        try:
+            return field.clean(files)
+        except forms.ValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs["body"].strip() and not attrs["files"]:
+            raise serializers.ValidationError({"body": [_("Write something or attach a file.")]})
+        return attrs
 
 
 class StatusWriteSerializer(StrictSerializer):

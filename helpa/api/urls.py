@@ -14,6 +14,18 @@ urlpatterns = [
     path("tickets/<int:number>/status/", views.TicketStatus.as_view(), name="ticket_status"),
     path("tickets/<int:number>/reply/", views.TicketReply.as_view(), name="ticket_reply"),
     path("tickets/<int:number>/note/", views.TicketNote.as_view(), name="ticket_note"),
+    path("tickets/<int:number>/children/", views.TicketChildren.as_view(), name="children"),
+    path(
+        "tickets/<int:number>/attachments/", views.TicketAttachments.as_view(), name="attachments"
+    ),
+    path(
+        "tickets/<int:number>/attachments/<int:pk>/download/",
+        views.AttachmentDownload.as_view(),
+        name="attachment_download",
+    ),
+    path(
+        "tickets/<int:number>/time-entries/", views.TicketTimeEntries.as_view(), name="time_entries"
+    ),
     path("tickets/<int:number>/followers/", views.TicketFollowers.as_view(), name="followers"),
     path(
         "tickets/<int:number>/followers/<int:user_id>/",

@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -18,7 +20,15 @@ from rest_framework.response import Response
 from helpa.accounts.models import Team, User
 from helpa.crm.models import Brand, Company, Contact, ContactPhone, brand_allowed_q
 from helpa.tickets import actions
-from helpa.tickets.models import Article, Attachment, Channel, Queue, Status, Ticket
+from helpa.tickets.models import (
+    Article,
+    Attachment,
+    Channel,
+    Queue,
+    Status,
+    Ticket,
+    TimeEntry,
+)
 from helpa.tickets.overview import VIEWS, build_overview
 from helpa.tickets.views_contacts import search_companies, search_contacts
 
@@ -226,6 +236,8 @@ class _ArticleCreate(_OneTicket):
             ticket,
             serializers.as_html(data["body"], data["format"]),
             time_spent_minutes=data["time_spent_minutes"],
+            billable=data["billable"],
+            attachments=data["files"],
         )
         body = serializers.ArticleSerializer(
             Article.objects.select_related("author", "author_contact")
@@ -245,6 +257,75 @@ class TicketNote(_ArticleCreate):
     """An internal note, never shown to the contact."""
 
     add = staticmethod(actions.add_note)
+
+
+class TicketChildren(_OneTicket, generics.ListAPIView):
+    """A ticket's sub-tickets (those the user may see), as rows of the ticket list. A sub-ticket
+    is opened by passing `parent` when creating a ticket."""
+
+    serializer_class = serializers.TicketListSerializer
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        if getattr(self, "swagger_fake_view", False):
+            return Ticket.objects.none()
+        check_params(self.request.query_params, ())
+        parent = _ticket_for(self.request, self.kwargs["number"])
+        return Ticket.objects.visible_to(self.request.user).filter(parent=parent)
+
+
+class TicketAttachments(_OneTicket, generics.ListAPIView):
+    """The files of a ticket: its description's and every entry's, internal notes' included
+    (as on the ticket page)."""
+
+    serializer_class = serializers.TicketAttachmentSerializer
+
+    def get_queryset(self) -> QuerySet[Attachment]:
+        if getattr(self, "swagger_fake_view", False):
+            return Attachment.objects.none()
+        check_params(self.request.query_params, ())
+        self.ticket = _ticket_for(self.request, self.kwargs["number"])
+        return Attachment.objects.filter(ticket=self.ticket)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "ticket": getattr(self, "ticket", None)}
+
+
+class AttachmentDownload(_OneTicket):
+    """One file of a ticket, always as a download (never rendered on our origin)."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The file answers any Accept header (`application/octet-stream`, the file's type);
+        # the renderers only shape the JSON errors.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, number: int, pk: int) -> FileResponse:
+        check_params(request.query_params, ())
+        ticket = _ticket_for(request, number)
+        # Only a file of this ticket: another ticket's id is "not found", as in the UI.
+        attachment = get_object_or_404(Attachment, pk=pk, ticket=ticket)
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.content_type or "application/octet-stream",
+        )
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class TicketTimeEntries(_OneTicket, generics.ListAPIView):
+    """The time logged on a ticket (read-only; replies and notes log time)."""
+
+    serializer_class = serializers.TimeEntrySerializer
+
+    def get_queryset(self) -> QuerySet[TimeEntry]:
+        if getattr(self, "swagger_fake_view", False):
+            return TimeEntry.objects.none()
+        check_params(self.request.query_params, ())
+        ticket = _ticket_for(self.request, self.kwargs["number"])
+        return TimeEntry.objects.filter(ticket=ticket)
 
 
 class TicketFollowers(_OneTicket):
