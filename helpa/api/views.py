@@ -77,7 +77,11 @@ def _ticket_for(request: Request, number: int, *, thread: bool = False) -> Ticke
                     Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
                 ),
             ),
-            Prefetch("children", queryset=Ticket.objects.only("id", "number", "parent_id")),
+            # Only the sub-tickets the user may open: even a number is not theirs to see.
+            Prefetch(
+                "children",
+                queryset=Ticket.objects.visible_to(request.user).only("id", "number", "parent_id"),
+            ),
             Prefetch("followers", queryset=User.objects.only("id")),
         )
     return get_object_or_404(qs, number=number)

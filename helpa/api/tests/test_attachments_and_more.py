@@ -213,6 +213,8 @@ def test_sub_tickets_in_another_queue_are_not_listed(
     actions.open_ticket(admin, queue=queue_billing, title="Theirs", parent=ticket)
     children = alice_api.get(url(ticket, "children/")).json()["results"]
     assert [c["number"] for c in children] == [mine.number]
+    # Nor named on the ticket itself: not even the number of a ticket she may not open.
+    assert alice_api.get(url(ticket)).json()["children"] == [mine.number]
 
 
 @pytest.mark.parametrize("count", [2, 20])
