@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "helpa.crm",
     "helpa.tickets",
     "helpa.mail",
+    "helpa.sms",
     "helpa.automation",
     "helpa.portal",
     "helpa.webforms",

@@ -696,9 +696,14 @@ def rule_outcome(rule: CompiledRule, outcome: Outcome | None = None) -> Outcome:
             outcome.force_new_ticket = True
         elif action.action == ActionKind.APPLY_TEMPLATE and action.template:
             outcome.templates.append(action.template)
-        elif action.action == ActionKind.ALARM:
+        elif action.action in (ActionKind.ALARM, ActionKind.SMS_ALARM):
             outcome.alarms.append(
-                {"rule": rule.name, "recipients": list(action.recipients), "text": action.value}
+                {
+                    "rule": rule.name,
+                    "recipients": list(action.recipients),
+                    "text": action.value,
+                    "by_sms": action.action == ActionKind.SMS_ALARM,
+                }
             )
     return outcome
 
@@ -758,7 +763,7 @@ def apply(
                 actions.add_note(actor, current, _paragraphs(text))
             for alarm in outcome.alarms:
                 events.publish(
-                    "automation.alarm",
+                    "automation.sms_alarm" if alarm.get("by_sms") else "automation.alarm",
                     ticket=current,
                     rule=rule.name,
                     recipients=alarm["recipients"],

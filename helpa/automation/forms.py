@@ -82,7 +82,9 @@ class ActionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     recipients = forms.CharField(
-        label=_("Alarm recipients (mail addresses)"), required=False, max_length=2000
+        label=_("Alarm recipients (mail addresses; for SMS phone numbers, separated by commas)"),
+        required=False,
+        max_length=2000,
     )
 
     def data_or_none(self) -> dict[str, Any] | None:
@@ -90,7 +92,7 @@ class ActionForm(forms.Form):
         if not d.get("action"):
             return None
         item = {"action": d["action"], "value": d.get("value", "")}
-        if d["action"] == ActionKind.ALARM:
+        if d["action"] in (ActionKind.ALARM, ActionKind.SMS_ALARM):
             item["recipients"] = d.get("recipients", "")
         return item
 

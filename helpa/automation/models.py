@@ -68,6 +68,7 @@ class ActionKind(models.TextChoices):
     SUPPRESS_AUTO_REPLY = "suppress_auto_reply", _("Send no auto-reply")
     FORCE_NEW_TICKET = "force_new_ticket", _("Always create a new ticket (for replies)")
     ALARM = "raise_alarm", _("Raise an alarm by mail")
+    SMS_ALARM = "raise_sms_alarm", _("Raise an alarm by SMS")
     APPLY_TEMPLATE = "apply_template", _("Apply a template")
 
 
@@ -170,7 +171,8 @@ class RuleAction(models.Model):
     template = models.ForeignKey(
         "TicketTemplate", on_delete=models.PROTECT, null=True, related_name="+"
     )
-    recipients = models.JSONField(default=list, blank=True)  # raise_alarm: addresses
+    # raise_alarm: mail addresses; raise_sms_alarm: phone numbers (E.164)
+    recipients = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["position", "id"]

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from helpa.accounts.models import Team, User
+from helpa.crm.identifiers import normalise_phone
 from helpa.crm.models import Brand
 from helpa.tickets.models import Category, Channel, Priority, Queue, Status, TicketType
 
@@ -42,7 +43,6 @@ MAIL_ONLY_ACTIONS = {
     ActionKind.SUPPRESS_AUTO_REPLY,
     ActionKind.FORCE_NEW_TICKET,
 }
-NOT_YET_ACTIONS = {"send_sms": "the SMS channel"}
 
 
 class RuleErrors(Exception):
@@ -346,13 +346,6 @@ class _Checker:
         kind = data["action"].strip().lower()
         value = data.get("value", "")
         value = "" if value is None else str(value).strip()
-        if kind in NOT_YET_ACTIONS:
-            self.error(
-                where,
-                _("“%(action)s” is not available yet (it comes with %(what)s).")
-                % {"action": kind, "what": NOT_YET_ACTIONS[kind]},
-            )
-            return None
         if kind not in ActionKind.values:
             self.error(
                 where,
@@ -431,6 +424,23 @@ class _Checker:
                 clean.append(str(address).strip().lower())
             out["recipients"] = clean
             out["value"] = value
+        elif kind == ActionKind.SMS_ALARM:
+            numbers = data.get("recipients")
+            if isinstance(numbers, str):
+                # Commas or lines between numbers: a number may itself hold spaces.
+                numbers = [n for n in numbers.replace("\n", ",").split(",") if n.strip()]
+            if not isinstance(numbers, list) or not numbers:
+                self.error(where, _("an SMS alarm needs one or more phone numbers."))
+                return None
+            clean = []
+            for raw in numbers:
+                try:
+                    clean.append(normalise_phone(str(raw)))
+                except ValidationError:
+                    self.error(where, _("“%(value)s” is not a phone number.") % {"value": raw})
+                    return None
+            out["recipients"] = clean
+            out["value"] = value
         if kind in MAIL_ONLY_ACTIONS and Event.TIME in events:
             self.error(
                 where,
@@ -496,7 +506,7 @@ def rule_data(rule: Rule) -> dict[str, Any]:
         ref = ref or (a.template.name if a.template else None)
         if ref or a.value:
             item["value"] = ref or a.value
-        if a.action == ActionKind.ALARM:
+        if a.action in (ActionKind.ALARM, ActionKind.SMS_ALARM):
             item["recipients"] = list(a.recipients)
         actions.append(item)
     return {

@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 
 @events.subscribe("ticket.article_added", when="inside")
-def mail_the_reply(ticket: Ticket, article: Article, actor: Any, **_payload: Any) -> None:
-    if article.kind == ArticleKind.REPLY:
+def mail_the_reply(
+    ticket: Ticket, article: Article, actor: Any, send_by: str = "mail", **_payload: Any
+) -> None:
+    if article.kind == ArticleKind.REPLY and send_by == "mail":
         outbound.queue_reply(article, getattr(actor, "user", None))
 
 

@@ -405,8 +405,11 @@ def add_article(
     author_name: str = "",
     reindex: bool = True,
     touch: bool = True,
+    send_by: str = "mail",
 ) -> Article:
     """Add one entry to the thread (a reply, internal note, discussion post or customer message).
+    `send_by`: how a reply reaches the customer — "mail" (by the queue's notification policy)
+    or "sms" (the SMS channel; it refuses the reply when it cannot send it).
     `reindex=False`: the caller updates the search index itself before its transaction ends.
     `touch=False`: the caller opened the ticket a moment ago in the same transaction, so its
     `updated_at` (the creation time) stands — the first entries are part of the creation.
@@ -450,7 +453,12 @@ def add_article(
             if Ticket.objects.visible_to(u).filter(pk=ticket.pk).exists()
         ]
     events.publish(
-        "ticket.article_added", ticket=ticket, article=article, actor=who, mentions=mentions
+        "ticket.article_added",
+        ticket=ticket,
+        article=article,
+        actor=who,
+        mentions=mentions,
+        send_by=send_by,
     )
     return article
 

@@ -294,6 +294,8 @@ class ArticleForm(forms.Form):
     # Absent altogether (an older client, the API): billable, the usual case.
     billable = forms.CharField(label=_("Billable"), required=False)
     attachments = AttachmentsField(label=_("Attachments"), max_bytes=5 * 1024 * 1024)
+    # How a reply reaches the customer; the choice is offered when SMS is set up (sms app).
+    send_by = forms.ChoiceField(choices=[("mail", _("Mail")), ("sms", _("SMS"))], required=False)
 
     def __init__(self, *args: Any, settings: HelpdeskSettings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -302,6 +304,9 @@ class ArticleForm(forms.Form):
 
     def clean_billable(self) -> bool:
         return self.cleaned_data.get("billable") != "0"
+
+    def clean_send_by(self) -> str:
+        return self.cleaned_data.get("send_by") or "mail"
 
     def clean_body(self) -> str:
         return body_from_editor(

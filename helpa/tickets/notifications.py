@@ -46,7 +46,9 @@ def on_assigned(ticket: Ticket, actor: Any, owner: User) -> None:
 
 
 @events.subscribe("ticket.article_added")
-def on_article_added(ticket: Ticket, article: Article, actor: Any, mentions: list[User]) -> None:
+def on_article_added(
+    ticket: Ticket, article: Article, actor: Any, mentions: list[User], **_payload: Any
+) -> None:
     if mentions:
         _notify(set(mentions), ticket, Notification.Kind.MENTION, actor, article.body_text[:300])
     if article.kind != ArticleKind.DISCUSSION:

@@ -294,12 +294,13 @@ class ThreadTab:
 def _thread_tabs(ticket: Ticket, show_all: bool) -> list[ThreadTab]:
     """The thread in its three tabs; each entry's files are in `entry.files` (one query for
     the whole ticket, which costs less than prefetching per entry)."""
-    # inbound_mail, outgoing_mails: how a message came and went by mail (the mail app's
-    # includes in _article.html), loaded once for the whole thread.
+    # inbound_mail, outgoing_mails, inbound_sms, outgoing_sms: how a message came and went
+    # by mail or SMS (the mail and SMS apps' includes in _article.html), loaded once for the
+    # whole thread.
     articles = list(
-        ticket.articles.select_related("author", "author_contact", "inbound_mail").prefetch_related(
-            "outgoing_mails"
-        )
+        ticket.articles.select_related(
+            "author", "author_contact", "inbound_mail", "inbound_sms"
+        ).prefetch_related("outgoing_mails", "outgoing_sms")
     )
     files: dict[int, list[Attachment]] = {}
     for file in Attachment.objects.filter(ticket=ticket, article__isnull=False).order_by("id"):
@@ -522,6 +523,7 @@ def ticket_article(request: HttpRequest, number: int) -> HttpResponse:
                 time_spent_minutes=form.cleaned_data.get("time_spent_minutes") or 0,
                 billable=form.cleaned_data["billable"],
                 attachments=form.cleaned_data.get("attachments") or [],
+                send_by=form.cleaned_data["send_by"],
             )
         except actions.TicketError as exc:
             form.add_error("body", str(exc))

@@ -137,7 +137,7 @@ def test_bad_rules_are_named_with_every_problem(alice, queue_support, billing_ca
         "Rule 1 “Invoices”, action 1: unknown action “set_colour”; the actions are: "
         "set_priority, set_type, set_category, set_queue, set_team, set_owner, set_status, "
         "add_follower, add_note, send_auto_reply, suppress_auto_reply, force_new_ticket, "
-        "raise_alarm, apply_template.",
+        "raise_alarm, raise_sms_alarm, apply_template.",
         "Rule 1 “Invoices”, action 2: there is no template “Invoice”.",
         "Rule 1 “Invoices”, action 3: no active agent has the address “nobody@example.com”.",
     ]
