@@ -8,4 +8,4 @@ class SmsConfig(AppConfig):
     verbose_name = _("SMS")
 
     def ready(self) -> None:
-        from . import subscribers  # noqa: F401 — registers the event subscribers
+        from . import privacy, subscribers  # noqa: F401 — registers the event subscribers
