@@ -19,6 +19,7 @@ register = template.Library()
 class ReplyChoice:
     number: str  # where an SMS reply goes (E.164)
     by_sms: bool  # SMS is the default: the customer's last message came by SMS
+    signature: str  # added to the reply's text (counted in the composer)
 
 
 @register.simple_tag
@@ -43,4 +44,4 @@ def sms_reply_choice(ticket: Ticket) -> ReplyChoice | None:
         by_sms = ticket.channel == Channel.SMS
     if not by_sms and ticket.channel == Channel.SMS:
         by_sms = not (ticket.contact and ticket.contact.email)
-    return ReplyChoice(number=number, by_sms=by_sms)
+    return ReplyChoice(number=number, by_sms=by_sms, signature=settings.signature)
