@@ -23,8 +23,8 @@
       var text = (editable ? editable.innerText : body.value || "").trim();
       if (signature) text += "\n" + signature;
       out.textContent = out.dataset.template
-        .replace("%(chars)s", String(text.length))
-        .replace("%(parts)s", String(parts(text)));
+        .replace("{chars}", String(text.length))
+        .replace("{parts}", String(parts(text)));
     }
     // The HTML editor writes into the textarea as the agent types (app.js).
     body.addEventListener("input", update);
