@@ -188,6 +188,15 @@ def _contact_created(instance: Contact, created: bool, raw: bool = False, **_kw:
         queue_event(WebhookEvent.CONTACT_CREATED, contact=instance)
 
 
+@events.subscribe("crm.contacts_created", when="inside")
+def _contacts_imported(contacts: list[Contact], **_payload: Any) -> None:
+    """Contacts an import wrote in bulk (no post_save): one event each, as if made one by one."""
+    if WebhookEvent.CONTACT_CREATED not in _subscribed_events():
+        return
+    for contact in contacts:
+        queue_event(WebhookEvent.CONTACT_CREATED, contact=contact)
+
+
 def queue_test(webhook: Webhook, user: User | None) -> WebhookDelivery:
     """A test delivery to one webhook, whatever it subscribes to (paused or not)."""
     delivery = WebhookDelivery.objects.create(

@@ -47,6 +47,8 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from helpa.lib import events
+
 from .identifiers import normalise_org_number, normalise_phone
 from .models import Company, CompanyPhone, Contact, ContactEmail, ContactPhone
 
@@ -809,9 +811,12 @@ class Importer:
                     }
 
     def _write_plans(self, plans: list[_Plan]) -> None:
+        new_contacts: list[Contact] = []
         for model in (Company, Contact):
             creates = [o for p in plans for o in p.creates if isinstance(o, model) and not o.pk]
             model.objects.bulk_create(creates)
+            if model is Contact:
+                new_contacts = creates
             updates: dict[int, tuple[Any, set[str]]] = {}
             for p in plans:
                 for obj, fields in p.updates:
@@ -825,6 +830,10 @@ class Importer:
         for phone_model in (CompanyPhone, ContactPhone):
             phones = [o for p in plans for o in p.phones if isinstance(o, phone_model)]
             phone_model.objects.bulk_create(phones, ignore_conflicts=True)
+        if new_contacts:
+            # A bulk insert sends no post_save: those who follow new contacts (webhooks) hear
+            # of them here, in the same transaction, with their numbers already written.
+            events.publish("crm.contacts_created", contacts=new_contacts)
 
 
 def _forget_pks(plans: list[_Plan]) -> None:

@@ -523,3 +523,22 @@ def test_two_worker_threads_send_each_delivery_once(receiver: Receiver) -> None:
     ids = [r["headers"]["X-Helpa-Delivery"] for r in receiver.received]
     assert len(ids) == len(set(ids)) == 10
     assert set(WebhookDelivery.objects.values_list("state", flat=True)) == {Sent}
+
+
+def test_contacts_made_by_an_import_are_announced_once_each(receiver: Receiver, db: None) -> None:
+    """The import writes contacts in bulk (no post_save); each still makes one event, with
+    the number the same row gave it; a contact the row only updates makes none."""
+    from helpa.crm.importing import Importer
+
+    hook = _hook(receiver.url, events=["contact.created"])
+    Contact.objects.create(name="Old Olle", email="olle@example.se")
+    hook.deliveries.all().delete()
+    rows = [
+        (2, ["Dora Dahl", "dora@example.se", "070-111 22 33"]),
+        (3, ["Olle Ny", "olle@example.se", ""]),
+        (4, ["Eva Ek", "eva@example.se", ""]),
+    ]
+    Importer(["name", "email", "phone"]).run(rows)
+    payloads = [d.payload["data"]["contact"] for d in hook.deliveries.order_by("pk")]
+    assert [p["email"] for p in payloads] == ["dora@example.se", "eva@example.se"]
+    assert "+46701112233" in json.dumps(payloads[0])
