@@ -5,6 +5,8 @@ pages do), the page's messages for parameters it cannot use, and a bounded numbe
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from helpa.accounts.models import User
@@ -100,8 +102,10 @@ def test_reports_are_for_agents_and_read_only(alice, customer, api_for, work):
 
 
 # Each report's queries (token and user included), whatever the number of tickets: aggregates,
-# never a query per ticket or entry.
+# never a query per ticket or entry. Not counted: PostgreSQL's `SET LOCAL work_mem` for a large
+# aggregate and the savepoint around it (statements about the query, not queries of data).
 QUERIES = {"statistics": 8, "time": 4, "sla": 6, "surveys": 9}
+NOT_DATA = ("SAVEPOINT", "RELEASE SAVEPOINT", "SET LOCAL")
 
 
 def test_every_report_has_a_query_budget():
@@ -110,13 +114,15 @@ def test_every_report_has_a_query_budget():
 
 @pytest.mark.parametrize("count", [2, 20])
 @pytest.mark.parametrize("name", sorted(QUERIES))
-def test_a_report_costs_a_bounded_number_of_queries(
-    alice, alice_api, queue_support, name, count, django_assert_max_num_queries
-):
+def test_a_report_costs_a_bounded_number_of_queries(alice, alice_api, queue_support, name, count):
     for i in range(count):
         ticket = actions.open_ticket(alice, queue=queue_support, title=f"T{i}")
         actions.log_time_entry(alice, ticket, 10 + i)
     alice_api.get(f"{REPORTS_URL}{name}/")  # the statistics' facts catch up once
-    with django_assert_max_num_queries(QUERIES[name]):
+    with CaptureQueriesContext(connection) as captured:
         response = alice_api.get(f"{REPORTS_URL}{name}/?period=this_year")
     assert response.status_code == 200, response.json()
+    data_queries = [
+        q["sql"] for q in captured.captured_queries if not q["sql"].startswith(NOT_DATA)
+    ]
+    assert len(data_queries) <= QUERIES[name], data_queries
