@@ -698,8 +698,8 @@ def _is_machine_name(name: str) -> bool:
 @transaction.atomic
 def anonymise_ticket(actor: User | Actor | None, ticket: Ticket) -> Ticket:
     """Keep a ticket for statistics (queue, type, category, statuses, dates, owner, time
-    spent) but nothing that tells who asked or what about: title, description and the thread's
-    texts become REMOVED, the contact is dropped, customers' names and logins are cut from the
+    spent) but nothing that tells who asked or what about: title, description, the thread's
+    texts and time entries' notes become REMOVED, the contact is dropped, customers' names and logins are cut from the
     thread and the history, files are deleted (after commit), notifications go. The mail
     channel's copies (raw messages) are its own to remove (see automation/retention.py)."""
     who = as_actor(actor)
@@ -727,6 +727,8 @@ def anonymise_ticket(actor: User | Actor | None, ticket: Ticket) -> Ticket:
         Q(kind=ArticleKind.CUSTOMER) | Q(author_contact__isnull=False)
     ).update(author_name=REMOVED)
     articles.update(body_html=f"<p>{REMOVED}</p>", body_text=REMOVED, author_contact=None)
+    # The time stays (minutes, days, billable) for the time report; its notes may name people.
+    TimeEntry.objects.filter(ticket=current).exclude(note="").update(note=REMOVED)
 
     files = Attachment.objects.filter(ticket=current)
     storage = Attachment._meta.get_field("file").storage

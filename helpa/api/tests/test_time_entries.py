@@ -166,3 +166,10 @@ def test_the_day_is_the_local_day(alice, ticket):
     with time_machine.travel("2026-03-09 23:30 +00:00", tick=False):
         entry = actions.log_time_entry(alice, ticket, 5)
     assert entry.worked_on == date(2026, 3, 10)
+
+
+def test_anonymising_the_ticket_removes_the_notes_and_keeps_the_time(alice, alice_api, ticket):
+    alice_api.post(entries_url(ticket), {"minutes": 20, "note": "Call with Carl"}, format="json")
+    actions.anonymise_ticket(alice, ticket)
+    entry = TimeEntry.objects.get(ticket=ticket)
+    assert (entry.minutes, entry.note) == (20, actions.REMOVED)
