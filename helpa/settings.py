@@ -204,6 +204,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No validity badge: Swagger UI would fetch it from an outside validator service.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Two choice sets are both called "status": a ticket's keeps its name, an article's gets one.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "helpa.tickets.models.Status.choices",
+        "KbArticleStatusEnum": "helpa.api.serializers.KB_ARTICLE_STATUSES",
+    },
 }
 
 # --- Auth ----------------------------------------------------------------------------------------

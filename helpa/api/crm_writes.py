@@ -36,7 +36,7 @@ def _form_data(form: forms.ModelForm, data: dict[str, Any]) -> dict[str, Any]:
     return current
 
 
-def _errors(form: forms.BaseForm) -> serializers.ValidationError:
+def form_errors(form: forms.BaseForm) -> serializers.ValidationError:
     return serializers.ValidationError(
         {
             ("non_field_errors" if name == "__all__" else name): [str(m) for m in messages]
@@ -51,7 +51,7 @@ def save_contact(user: User, data: dict[str, Any], instance: Contact | None = No
     # The companies an agent may choose: those they may see (brand limits), as in the UI.
     form.fields["company"].queryset = Company.objects.visible_to(user)
     if not form.is_valid():
-        raise _errors(form)
+        raise form_errors(form)
     return form.save()
 
 
@@ -63,5 +63,5 @@ def save_company(user: User, data: dict[str, Any], instance: Company | None = No
     unbound = CompanyForm(instance=instance, may_hold=user.is_admin)
     form = CompanyForm(_form_data(unbound, data), instance=instance, may_hold=user.is_admin)
     if not form.is_valid():
-        raise _errors(form)
+        raise form_errors(form)
     return form.save()

@@ -4,7 +4,7 @@ the API says so with 400, so an integrator's typo never returns the wrong ticket
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ PAGING = ("cursor", "page_size", "format")  # DRF's own: pagination, ?format=jso
 DUE_CHOICES = ("overdue", "today", "week", "none")
 
 
-def _is_id(value: str) -> bool:
+def is_id(value: str) -> bool:
     return value.isdigit() and len(value) < 19
 
 
@@ -37,25 +37,32 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "q": lambda v: len(v) <= 200,
     "status": lambda v: v in Status.values,
     "priority": lambda v: v.isdigit() and int(v) in Priority.values,
-    "owner": lambda v: v in ("me", "none") or _is_id(v),
+    "owner": lambda v: v in ("me", "none") or is_id(v),
     "due": lambda v: v in DUE_CHOICES,
-    **{key: _is_id for key in ("queue", "team", "type", "category", "company")},
+    **{key: is_id for key in ("queue", "team", "type", "category", "company")},
 }
 assert set(FILTER_KEYS) <= set(CHECKS), "a filter of the overview is missing from the API"
 SINGLE = {"view", "sort", "q", "due"}
 
 
-def check_params(params: QueryDict, allowed: Iterable[str]) -> None:
-    """400 for a parameter outside `allowed` (plus paging) or a value it cannot take."""
+def check_params(
+    params: QueryDict,
+    allowed: Iterable[str],
+    checks: Mapping[str, Callable[[str], bool]] | None = None,
+) -> None:
+    """400 for a parameter outside `allowed` (plus paging) or a value it cannot take. The
+    ticket list's CHECKS apply unless the caller names its own `checks` (each given once)."""
     errors: dict[str, list[str]] = {}
     allowed = set(allowed) | set(PAGING)
+    single = SINGLE if checks is None else set(checks)
+    checks = CHECKS if checks is None else checks
     for key in params:
         values = params.getlist(key)
         if key not in allowed:
             errors[key] = [_("Unknown parameter.")]
-        elif key in SINGLE and len(values) > 1:
+        elif key in single and len(values) > 1:
             errors[key] = [_("Give this parameter once.")]
-        elif key in CHECKS and not all(CHECKS[key](v) for v in values):
+        elif key in checks and not all(checks[key](v) for v in values):
             errors[key] = [_("Not a valid value: %(values)s") % {"values": ", ".join(values)}]
     if errors:
         raise ValidationError(errors)

@@ -4,18 +4,28 @@ send. Serializers only read and check input; the actions (tickets/actions.py) an
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpa.accounts.models import Team, User
+from helpa.automation.actions import filled_response
+from helpa.automation.models import CannedResponse, TicketTemplate
 from helpa.crm.models import Brand, Company, Contact, brand_allowed_q
+from helpa.kb.models import Article as KbArticle
+from helpa.kb.models import ArticleText as KbText
+from helpa.kb.models import Category as KbCategory
 from helpa.lib.html import text_to_html
+from helpa.reports.report import Report, ReportKind, Table, plain
+from helpa.tickets.actions import MAX_ENTRY_MINUTES
 from helpa.tickets.forms import AttachmentsField
 from helpa.tickets.models import (
     Article,
@@ -443,3 +453,267 @@ class CompanyWriteSerializer(StrictSerializer):
     domains = serializers.ListField(
         child=serializers.CharField(max_length=253), required=False, max_length=50
     )
+
+
+# --- Time entries --------------------------------------------------------------------------------
+
+
+class TimeEntryWriteSerializer(StrictSerializer):
+    """Time worked on a ticket without a reply or note (tickets/actions.log_time_entry)."""
+
+    minutes = serializers.IntegerField(min_value=1, max_value=MAX_ENTRY_MINUTES)
+    billable = serializers.BooleanField(required=False, default=True)
+    worked_on = serializers.DateField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text=_("The day the work was done; today when not given."),
+    )
+    note = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=200, trim_whitespace=True
+    )
+
+    def validate_worked_on(self, day: date | None) -> date | None:
+        if day is not None and day > timezone.localdate():
+            raise serializers.ValidationError(
+                _("Time cannot be logged on a day that has not come yet.")
+            )
+        return day
+
+
+class TimeEntryChangeSerializer(StrictSerializer):
+    billable = serializers.BooleanField()
+
+
+# --- Templates and canned responses (automation/) -----------------------------------------------
+
+
+class TicketTemplateSerializer(serializers.ModelSerializer):
+    """A ticket template: the fields a ticket opened from it starts with, the agent's steps and
+    solution, and its sub-tickets' templates in order."""
+
+    type = serializers.PrimaryKeyRelatedField(source="ticket_type", read_only=True)
+    steps = serializers.ListField(child=serializers.CharField(), read_only=True)
+    sub_templates = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketTemplate
+        fields = [
+            "id",
+            "name",
+            "title",
+            "description",
+            "solution",
+            "instructions",
+            "steps",
+            "status",
+            "priority",
+            "queue",
+            "brand",
+            "team",
+            "owner",
+            "type",
+            "category",
+            "sub_templates",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_sub_templates(self, template: TicketTemplate) -> list[int]:
+        # Reads the prefetched links (ordered by position).
+        return [link.sub_template_id for link in template.sub_ticket_links.all()]
+
+
+class CannedResponseSerializer(serializers.ModelSerializer):
+    """A canned response: `body` as written, with its placeholders. Read with `?ticket=`,
+    `text` and `html` are the body filled in for that ticket and the reader, as the reply
+    editor inserts it; otherwise they are null."""
+
+    # Reads `ticket` (or None) and `request` from the context.
+    text = serializers.SerializerMethodField()
+    html = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CannedResponse
+        fields = ["id", "name", "queue", "brand", "body", "text", "html", "updated_at"]
+        read_only_fields = fields
+
+    def _filled(self, response: CannedResponse) -> dict[str, Any] | None:
+        ticket = self.context.get("ticket")
+        if ticket is None:
+            return None
+        cache = self.context.setdefault("filled", {})
+        if response.pk not in cache:
+            cache[response.pk] = filled_response(response, ticket, _user(self))
+        return cache[response.pk]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_text(self, response: CannedResponse) -> str | None:
+        filled = self._filled(response)
+        return None if filled is None else filled["text"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_html(self, response: CannedResponse) -> str | None:
+        filled = self._filled(response)
+        return None if filled is None else filled["html"]
+
+
+# --- Knowledge base (kb/) ------------------------------------------------------------------------
+
+
+class KbCategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KbCategory
+        fields = ["id", "name_sv", "name_en", "position"]
+        read_only_fields = fields
+
+
+class KbTextTitleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KbText
+        fields = ["language", "title"]
+        read_only_fields = fields
+
+
+class KbTextSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KbText
+        fields = ["language", "title", "body_html", "body_text"]
+        read_only_fields = fields
+
+
+# Named in settings.SPECTACULAR_SETTINGS (an import path cannot reach a nested class).
+KB_ARTICLE_STATUSES = KbArticle.Status.choices
+
+KB_ARTICLE_FIELDS = [
+    "id",
+    "category",
+    "visibility",
+    "status",
+    "is_for_customers",
+    "created_by",
+    "updated_by",
+    "created_at",
+    "updated_at",
+    "published_at",
+]
+
+
+class KbArticleListSerializer(serializers.ModelSerializer):
+    """A row of the article list: each language's title."""
+
+    is_for_customers = serializers.BooleanField(read_only=True)
+    texts = KbTextTitleSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = KbArticle
+        fields = [*KB_ARTICLE_FIELDS, "texts"]
+        read_only_fields = fields
+
+
+class KbArticleSerializer(KbArticleListSerializer):
+    """One article with its texts (Swedish and/or English) in full."""
+
+    texts = KbTextSerializer(many=True, read_only=True)
+
+    class Meta(KbArticleListSerializer.Meta):
+        pass
+
+
+class KbArticleWriteSerializer(StrictSerializer):
+    """An article as the article form takes it (kb/forms.ArticleForm): a title and text per
+    language; a language whose title is emptied is removed. Files are added in the UI."""
+
+    category = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    visibility = serializers.ChoiceField(choices=KbArticle.Visibility.choices, required=False)
+    status = serializers.ChoiceField(choices=KB_ARTICLE_STATUSES, required=False)
+    title_sv = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    body_sv = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+    title_en = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    body_en = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+    format = serializers.ChoiceField(choices=FORMATS, required=False, default="html")
+
+    def changes(self) -> dict[str, Any]:
+        """The validated fields as the form takes them (bodies as HTML)."""
+        data = dict(self.validated_data)
+        text_format = data.pop("format", "html")
+        for name in ("body_sv", "body_en"):
+            if name in data:
+                data[name] = as_html(data[name], text_format)
+        return data
+
+
+# --- Report figures (reports/report.py) ----------------------------------------------------------
+
+
+def report_value(value: Any) -> Any:
+    """A table cell as JSON: numbers as numbers, days and times in ISO 8601, text as text."""
+    value = plain(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return timezone.localtime(value).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class ReportKindSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, kind: ReportKind) -> str:
+        path = reverse("api:report", args=[kind.key])
+        return str(self.context["request"].build_absolute_uri(path))
+
+
+class ReportSeriesSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    values = serializers.ListField(child=serializers.FloatField(allow_null=True))
+
+
+class ReportChartSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    kind = serializers.CharField(help_text=_("bar, line or stacked"))
+    unit = serializers.CharField()
+    labels = serializers.ListField(child=serializers.CharField())
+    series = ReportSeriesSerializer(many=True)
+
+
+class ReportTableSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "array", "items": {"type": "array", "items": {}}})
+    def get_rows(self, table: Table) -> list[list[Any]]:
+        return [[report_value(v) for v in row] for row in table.rows]
+
+
+class ReportTileSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    value = serializers.JSONField()
+
+
+class ReportSerializer(serializers.Serializer):
+    """A report's figures: the tiles, each chart's series and each table's rows, as the report
+    page shows them (and its Excel export holds)."""
+
+    # Reads `key` from the context.
+    key = serializers.SerializerMethodField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    tiles = serializers.SerializerMethodField()
+    charts = ReportChartSerializer(many=True)
+    tables = ReportTableSerializer(many=True)
+
+    def get_key(self, report: Report) -> str:
+        return str(self.context["key"])
+
+    @extend_schema_field(ReportTileSerializer(many=True))
+    def get_tiles(self, report: Report) -> list[dict[str, Any]]:
+        return [{"label": str(label), "value": report_value(v)} for label, v, _url in report.tiles]

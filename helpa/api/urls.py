@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import views, views_kb, views_reports, views_templates
 
 app_name = "api"
 
@@ -26,6 +26,11 @@ urlpatterns = [
     path(
         "tickets/<int:number>/time-entries/", views.TicketTimeEntries.as_view(), name="time_entries"
     ),
+    path(
+        "tickets/<int:number>/time-entries/<int:pk>/",
+        views.TicketTimeEntry.as_view(),
+        name="time_entry",
+    ),
     path("tickets/<int:number>/followers/", views.TicketFollowers.as_view(), name="followers"),
     path(
         "tickets/<int:number>/followers/<int:user_id>/",
@@ -44,4 +49,21 @@ urlpatterns = [
     path("users/<int:pk>/", views.UserDetail.as_view(), name="user"),
     path("brands/", views.BrandList.as_view(), name="brands"),
     path("brands/<int:pk>/", views.BrandDetail.as_view(), name="brand"),
+    path("templates/", views_templates.TemplateList.as_view(), name="templates"),
+    path("templates/<int:pk>/", views_templates.TemplateDetail.as_view(), name="template"),
+    path(
+        "canned-responses/",
+        views_templates.CannedResponseList.as_view(),
+        name="canned_responses",
+    ),
+    path(
+        "canned-responses/<int:pk>/",
+        views_templates.CannedResponseDetail.as_view(),
+        name="canned_response",
+    ),
+    path("kb/articles/", views_kb.KbArticleList.as_view(), name="kb_articles"),
+    path("kb/articles/<int:pk>/", views_kb.KbArticleDetail.as_view(), name="kb_article"),
+    path("kb/categories/", views_kb.KbCategoryList.as_view(), name="kb_categories"),
+    path("reports/", views_reports.ReportList.as_view(), name="reports"),
+    path("reports/<slug:name>/", views_reports.ReportDetail.as_view(), name="report"),
 ]

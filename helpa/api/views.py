@@ -11,9 +11,10 @@ from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -320,7 +321,8 @@ class AttachmentDownload(_OneTicket):
 
 
 class TicketTimeEntries(_OneTicket, generics.ListAPIView):
-    """The time logged on a ticket (read-only; replies and notes log time)."""
+    """The time logged on a ticket (with replies and notes, or on its own); POST logs time
+    without writing in the thread."""
 
     serializer_class = serializers.TimeEntrySerializer
 
@@ -330,6 +332,55 @@ class TicketTimeEntries(_OneTicket, generics.ListAPIView):
         check_params(self.request.query_params, ())
         ticket = _ticket_for(self.request, self.kwargs["number"])
         return TimeEntry.objects.filter(ticket=ticket)
+
+    @extend_schema(
+        request=serializers.TimeEntryWriteSerializer,
+        responses={201: serializers.TimeEntrySerializer},
+    )
+    def post(self, request: Request, number: int) -> Response:
+        check_params(request.query_params, ())
+        ticket = _ticket_for(request, number)
+        form = serializers.TimeEntryWriteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        entry = actions.log_time_entry(request.user, ticket, **form.validated_data)
+        return Response(serializers.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class TicketTimeEntry(_OneTicket):
+    """One time entry of a ticket. Its author or an admin marks it billable or not, or deletes
+    it, as on the ticket page."""
+
+    serializer_class = serializers.TimeEntrySerializer
+
+    def _entry(self, request: Request, number: int, pk: int, *, change: bool = False) -> TimeEntry:
+        """The entry, on a ticket the user may open (else 404), that they may change (else
+        403) — tickets/views_time.py's rule."""
+        check_params(request.query_params, ())
+        ticket = _ticket_for(request, number)
+        entry = get_object_or_404(TimeEntry, pk=pk, ticket=ticket)
+        if change and not actions.may_change_time_entry(request.user, entry):
+            raise exceptions.PermissionDenied(
+                _("Only the agent who logged the time or an admin may change it.")
+            )
+        return entry
+
+    def get(self, request: Request, number: int, pk: int) -> Response:
+        return Response(serializers.TimeEntrySerializer(self._entry(request, number, pk)).data)
+
+    @extend_schema(request=serializers.TimeEntryChangeSerializer)
+    def patch(self, request: Request, number: int, pk: int) -> Response:
+        entry = self._entry(request, number, pk, change=True)
+        form = serializers.TimeEntryChangeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        entry = actions.set_time_entry_billable(
+            request.user, entry, form.validated_data["billable"]
+        )
+        return Response(serializers.TimeEntrySerializer(entry).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, number: int, pk: int) -> Response:
+        actions.delete_time_entry(request.user, self._entry(request, number, pk, change=True))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TicketFollowers(_OneTicket):

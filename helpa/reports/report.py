@@ -7,6 +7,9 @@ written once, as a function from (user, parameters) to `Report`, and registered 
     @register("statistics", gettext_lazy("Statistics"))
     def statistics(user: User, params: QueryDict) -> Report: ...
 
+Parameters a report cannot use raise `ParamsError` with a message per field (the page shows them
+on its form, the API answers 400 with them).
+
 Values in tables are plain Python values (str, int, float, Decimal, date, None); a `Cell` adds a
 link (the tickets behind a figure) without changing the value that is exported.
 """

@@ -48,7 +48,7 @@ from helpa.tickets.models import Category, Channel, Priority, Queue, TicketType
 
 from . import access, periods
 from .models import TicketFact
-from .report import Cell, Chart, Report, Series, Table, Value, register
+from .report import Cell, Chart, ParamsError, Report, Series, Table, Value, register
 
 BUCKETS = {
     "day": gettext_lazy("Day"),
@@ -828,5 +828,5 @@ def statistics(user: User, params: QueryDict) -> Report:
     """The report a subscription mails: the same parameters as the page's query string."""
     form, query = parse(user, params)
     if query is None:
-        raise ValueError("; ".join(str(e) for errors in form.errors.values() for e in errors))
+        raise ParamsError({k: [str(m) for m in v] for k, v in form.errors.items()})
     return build(user, query)

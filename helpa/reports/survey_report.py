@@ -31,7 +31,7 @@ from helpa.tickets.models import Queue
 from . import periods
 from .access import queue_scope_q, report_queue_ids
 from .models.surveys import SurveyAnswer, SurveyInvitation
-from .report import Cell, Chart, Report, Series, Table, register
+from .report import Cell, Chart, ParamsError, Report, Series, Table, register
 
 DEFAULT_PERIOD = "last_12_months"
 EXPORT_COMMENTS = 1000  # the newest comments an export or a subscription carries
@@ -359,10 +359,10 @@ def comments_table(rows: list[SurveyAnswer]) -> Table:
 @register("surveys", gettext_lazy("Customer satisfaction"), "reports_surveys:index")
 def survey_report(user: User, params: QueryDict) -> Report:
     """The report for exports and subscriptions, with the newest comments as a table. Bad
-    parameters raise ValueError with the form's messages."""
+    parameters raise ParamsError (a ValueError) with the form's messages."""
     form = SurveyFilterForm(user, params)
     if not form.is_valid():
-        raise ValueError("; ".join(str(e) for errors in form.errors.values() for e in errors))
+        raise ParamsError({k: [str(m) for m in v] for k, v in form.errors.items()})
     scope = scope_of(form)
     return build(scope, list(comments(scope.answers)[:EXPORT_COMMENTS]))
 

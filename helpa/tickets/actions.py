@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -465,22 +465,26 @@ def add_article(
 
 def _log_time(
     ticket: Ticket,
-    article: Article,
+    article: Article | None,
     user: User | None,
     minutes: int,
     billable: bool,
     now: datetime,
-) -> None:
+    *,
+    worked_on: date | None = None,
+    note: str = "",
+) -> TimeEntry:
     # The copied columns are read from the row, not the instance: the caller's instance may
     # predate a change earlier in this transaction (a rule moved the ticket).
     copied = Ticket.objects.filter(pk=ticket.pk).values("queue_id", "company_id", "category_id")
-    TimeEntry.objects.create(
+    return TimeEntry.objects.create(
         ticket_id=ticket.pk,
         article=article,
         user=user,
         minutes=minutes,
         billable=billable,
-        worked_on=timezone.localdate(now),
+        worked_on=worked_on or timezone.localdate(now),
+        note=note,
         created_at=now,
         **copied.get(),
     )
@@ -702,8 +706,8 @@ def _is_machine_name(name: str) -> bool:
 @transaction.atomic
 def anonymise_ticket(actor: User | Actor | None, ticket: Ticket) -> Ticket:
     """Keep a ticket for statistics (queue, type, category, statuses, dates, owner, time
-    spent) but nothing that tells who asked or what about: title, description and the thread's
-    texts become REMOVED, the contact is dropped, customers' names and logins are cut from the
+    spent) but nothing that tells who asked or what about: title, description, the thread's
+    texts and time entries' notes become REMOVED, the contact is dropped, customers' names and logins are cut from the
     thread and the history, files are deleted (after commit), notifications go. The mail
     channel's copies (raw messages) are its own to remove (see automation/retention.py)."""
     who = as_actor(actor)
@@ -731,6 +735,8 @@ def anonymise_ticket(actor: User | Actor | None, ticket: Ticket) -> Ticket:
         Q(kind=ArticleKind.CUSTOMER) | Q(author_contact__isnull=False)
     ).update(author_name=REMOVED)
     articles.update(body_html=f"<p>{REMOVED}</p>", body_text=REMOVED, author_contact=None)
+    # The time stays (minutes, days, billable) for the time report; its notes may name people.
+    TimeEntry.objects.filter(ticket=current).exclude(note="").update(note=REMOVED)
 
     files = Attachment.objects.filter(ticket=current)
     storage = Attachment._meta.get_field("file").storage
@@ -999,6 +1005,42 @@ def _time_history(who: Actor, entry: TimeEntry, field: str, old: str, new: str) 
         new_value=new,
         version=version,
     )
+
+
+# The longest a single entry may be: a week of work, as a reply's time spent.
+MAX_ENTRY_MINUTES = 24 * 60 * 7
+
+
+@transaction.atomic
+def log_time_entry(
+    actor: User,
+    ticket: Ticket,
+    minutes: int,
+    billable: bool = True,
+    worked_on: date | None = None,
+    note: str = "",
+) -> TimeEntry:
+    """Time worked on a ticket without writing in its thread (a phone call, work on site).
+    `worked_on`: the local day of the work, today when not given; never a day to come."""
+    if not 0 < minutes <= MAX_ENTRY_MINUTES:
+        raise TicketError(_("Log between 1 and %(max)s minutes.") % {"max": MAX_ENTRY_MINUTES})
+    now = timezone.now()
+    if worked_on is not None and worked_on > timezone.localdate(now):
+        raise TicketError(_("Time cannot be logged on a day that has not come yet."))
+    who = as_actor(actor)
+    entry = _log_time(
+        ticket,
+        None,
+        who.user,
+        minutes,
+        billable,
+        now,
+        worked_on=worked_on,
+        note=note.strip(),
+    )
+    label = f"{entry.minutes} min {entry.worked_on.isoformat()}"
+    _time_history(who, entry, "time_logged", "", label)
+    return entry
 
 
 @transaction.atomic

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from rest_framework.test import APIClient
 
 from helpa.accounts.models import User
+from helpa.api.models import Scope
 from helpa.crm.models import Brand, Company, Contact, ContactPhone
 from helpa.tickets.models import Queue
 
@@ -118,6 +120,90 @@ def test_companies_through_the_company_form(alice_api, admin, api_for, company):
     assert company.name == "Acme AB" and company.organisation_number == "556677-8899"
 
 
+# --- Updating contacts and companies: every permission edge ------------------------------------
+
+
+def test_another_brands_contact_and_company_cannot_be_changed(alice_api, stranger):
+    company = stranger.company
+    for url in (f"{CONTACTS}{stranger.pk}/", f"{COMPANIES}{company.pk}/"):
+        response = alice_api.patch(url, {"name": "Taken over"}, format="json")
+        assert response.status_code == 404, url
+        assert response.json()["code"] == "not_found"
+    stranger.refresh_from_db()
+    company.refresh_from_db()
+    assert (stranger.name, company.name) == ("Sam Stranger", "Other AB")
+
+
+def test_a_contact_cannot_be_moved_to_another_brands_company(alice_api, contact, stranger):
+    response = alice_api.patch(
+        f"{CONTACTS}{contact.pk}/", {"company": stranger.company_id}, format="json"
+    )
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["company"]
+    contact.refresh_from_db()
+    assert contact.company.name == "Acme AB"
+
+
+def test_an_admin_changes_any_brands_contact_and_company(admin, api_for, stranger):
+    client = api_for(admin)
+    response = client.patch(f"{CONTACTS}{stranger.pk}/", {"notes": "Called"}, format="json")
+    assert response.status_code == 200 and response.json()["notes"] == "Called"
+    response = client.patch(
+        f"{COMPANIES}{stranger.company_id}/", {"customer_number": "K-7"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["customer_number"] == "K-7"
+    stranger.refresh_from_db()
+    assert stranger.notes == "Called" and stranger.company.customer_number == "K-7"
+
+
+def test_bad_changes_come_back_per_field_and_change_nothing(alice_api, contact, company):
+    response = alice_api.patch(
+        f"{CONTACTS}{contact.pk}/",
+        {"name": "", "email": "not-an-address", "phones": ["12"], "language": "de"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"name", "language"}  # the serializer's checks
+    response = alice_api.patch(
+        f"{CONTACTS}{contact.pk}/", {"email": "not-an-address", "phones": ["12"]}, format="json"
+    )
+    assert set(response.json()["errors"]) == {"email", "phones"}  # the contact form's
+    response = alice_api.patch(
+        f"{COMPANIES}{company.pk}/", {"domains": ["not a domain"], "size": 3}, format="json"
+    )
+    assert response.json()["errors"] == {"size": ["Unknown field."]}
+    response = alice_api.patch(
+        f"{COMPANIES}{company.pk}/", {"domains": ["not a domain"]}, format="json"
+    )
+    assert list(response.json()["errors"]) == ["domains"]
+    contact.refresh_from_db()
+    company.refresh_from_db()
+    assert contact.email == "carl@example.com" and not contact.phones.exists()
+    assert not company.domains.exists()
+
+
+def test_a_read_only_token_changes_no_contact_or_company(alice, api_for, contact, company):
+    client = api_for(alice, Scope.READ)
+    assert client.get(f"{CONTACTS}{contact.pk}/").status_code == 200
+    for url in (f"{CONTACTS}{contact.pk}/", f"{COMPANIES}{company.pk}/"):
+        response = client.patch(url, {"name": "Changed"}, format="json")
+        assert response.status_code == 403, url
+        assert response.json()["detail"] == "This token is read-only."
+    contact.refresh_from_db()
+    company.refresh_from_db()
+    assert (contact.name, company.name) == ("Carl Customer", "Acme AB")
+
+
+def test_nobody_and_customers_change_no_contact_or_company(customer, contact, company):
+    for url in (f"{CONTACTS}{contact.pk}/", f"{COMPANIES}{company.pk}/"):
+        assert APIClient().patch(url, {"name": "x"}, format="json").status_code == 401
+        as_customer = APIClient()
+        as_customer.force_login(customer)
+        # The customer's own contact too: the portal is where customers edit themselves.
+        assert as_customer.patch(url, {"name": "x"}, format="json").status_code == 403
+    contact.refresh_from_db()
+    assert contact.name == "Carl Customer"
+
+
 @pytest.mark.parametrize("count", [2, 20])
 def test_the_contact_list_costs_a_fixed_number_of_queries(
     alice_api, company, count, django_assert_max_num_queries
@@ -189,10 +275,27 @@ def test_the_documentation_page_loads_nothing_from_outside(client):
 def test_every_page_of_the_browsable_api_renders(alice, ticket, contact, admin):
     from django.test import Client
 
+    from helpa.kb.actions import save_article
+    from helpa.tickets.actions import log_time_entry
+
     client = Client()
     client.force_login(alice)
     company = contact.company_id
+    entry = log_time_entry(alice, ticket, 5)
+    article = save_article(
+        alice, None, category=None, visibility="public", status="draft", texts={"sv": ("A", "")}
+    )
     for path in [
+        f"tickets/{ticket.number}/time-entries/",
+        f"tickets/{ticket.number}/time-entries/{entry.pk}/",
+        "templates/",
+        "canned-responses/",
+        "kb/articles/",
+        f"kb/articles/{article.pk}/",
+        "kb/categories/",
+        "reports/",
+        "reports/statistics/",
+        "reports/time/",
         "",
         "me/",
         "tickets/",

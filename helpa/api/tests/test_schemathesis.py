@@ -20,9 +20,13 @@ from schemathesis import GenerationMode
 
 from helpa.accounts.models import User
 from helpa.api.tokens import create_token
+from helpa.automation.models import CannedResponse, TicketTemplate
 from helpa.crm.models import Contact
+from helpa.kb.actions import save_article
+from helpa.reports.report import REPORTS
 from helpa.tickets import actions
-from helpa.tickets.models import Queue
+from helpa.tickets.actions import log_time_entry
+from helpa.tickets.models import Queue, Ticket
 
 EXAMPLES = 6
 
@@ -52,8 +56,25 @@ def token(alice: User, queue_support: Queue, contact: Contact) -> tuple[str, int
     return raw, ticket.number
 
 
+@pytest.fixture
+def known_ids(token: tuple[str, int], alice: User) -> dict[str, int]:
+    """An object to read and change behind each `{id}` path (random ids would all be 404s)."""
+    ticket = Ticket.objects.get(number=token[1])
+    template = TicketTemplate.objects.create(name="Onboarding", title="New colleague")
+    canned = CannedResponse.objects.create(name="Hello", body="Hi {{contact.first_name}}")
+    article = save_article(
+        alice, None, category=None, visibility="public", status="draft", texts={"en": ("A", "")}
+    )
+    return {
+        "/api/v1/tickets/{number}/time-entries/{id}/": log_time_entry(alice, ticket, 5).pk,
+        "/api/v1/templates/{id}/": template.pk,
+        "/api/v1/canned-responses/{id}/": canned.pk,
+        "/api/v1/kb/articles/{id}/": article.pk,
+    }
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_no_generated_input_makes_the_api_fail(wsgi_app, token, mode):  # type: ignore[no-untyped-def]
+def test_no_generated_input_makes_the_api_fail(wsgi_app, token, known_ids, mode):  # type: ignore[no-untyped-def]
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", wsgi_app)
     raw, number = token
     headers = {"Authorization": f"Bearer {raw}"}
@@ -61,11 +82,27 @@ def test_no_generated_input_makes_the_api_fail(wsgi_app, token, mode):  # type: 
     seen: dict[int, int] = {}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 20
+    assert set(known_ids) | {"/api/v1/reports/{name}/", "/api/v1/kb/categories/"} <= {
+        operation.path for operation in operations
+    }
 
-    for operation in operations:
-        # Ticket operations on a ticket that exists (random numbers would all be 404s).
-        known = {"number": number} if "{number}" in operation.path else None
-        strategy = operation.as_strategy(generation_mode=mode, path_parameters=known)
+    def path_parameters(path: str) -> list[dict[str, object] | None]:
+        """Objects that exist: the ticket, the object behind `{id}`, every report by name."""
+        known: dict[str, object] = {}
+        if "{number}" in path:
+            known["number"] = number
+        if "{id}" in path and path in known_ids:
+            known["id"] = known_ids[path]
+        if "{name}" in path:
+            return [{**known, "name": name} for name in sorted(REPORTS)]
+        return [known or None]
+
+    strategies = [
+        operation.as_strategy(generation_mode=mode, path_parameters=known)
+        for operation in operations
+        for known in path_parameters(operation.path)
+    ]
+    for strategy in strategies:
 
         @given(case=strategy)
         @settings(

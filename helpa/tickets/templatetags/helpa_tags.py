@@ -79,6 +79,10 @@ def _build_field_labels() -> dict[str, str]:
         # Written when a duplicate ticket is merged into another (actions.merge_tickets).
         "merged_into": _("Merged into"),
         "merged_in": _("Ticket merged into this one"),
+        # Time entries (actions.log_time_entry and the entry's own buttons).
+        "time_logged": _("Time logged"),
+        "time_billable": _("Time entry billable"),
+        "time_deleted": _("Time entry deleted"),
     }
 
 
