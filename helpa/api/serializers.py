@@ -377,6 +377,15 @@ class ArticleWriteSerializer(StrictSerializer):
     billable = serializers.BooleanField(
         required=False, default=True, help_text=_("Whether the time spent is billable.")
     )
+    send_by = serializers.ChoiceField(
+        choices=["mail", "sms"],
+        required=False,
+        default="mail",
+        help_text=_(
+            "For a reply: how it reaches the contact — by mail (the queue's policy) or by SMS "
+            "(to the number the contact last wrote from, else their first number)."
+        ),
+    )
     files = FilesField(
         child=serializers.FileField(allow_empty_file=True),
         required=False,

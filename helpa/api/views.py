@@ -243,6 +243,7 @@ class _ArticleCreate(_OneTicket):
             time_spent_minutes=data["time_spent_minutes"],
             billable=data["billable"],
             attachments=data["files"],
+            send_by=data["send_by"],  # a note ignores it
         )
         body = serializers.ArticleSerializer(
             Article.objects.select_related("author", "author_contact")

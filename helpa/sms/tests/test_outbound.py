@@ -12,6 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from helpa.api.models import Scope
+from helpa.api.tokens import create_token
 from helpa.automation import transfer
 from helpa.crm.models import Contact, ContactPhone
 from helpa.sms import outbox
@@ -301,3 +303,28 @@ def test_an_sms_alarm_with_a_bad_number_is_refused_when_saved(db) -> None:
             }
         )
     assert "is not a phone number" in str(caught.value)
+
+
+def test_the_api_replies_by_sms_and_refuses_when_it_cannot(
+    elks,
+    fake_provider: FakeProvider,
+    sms_ticket: Ticket,
+    alice,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _token, raw = create_token(
+        alice, name="bot", scope=Scope.WRITE, expires_at=timezone.now() + timedelta(days=1)
+    )
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    url = reverse("api:ticket_reply", args=[sms_ticket.number])
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post(
+            url, {"body": "Svar via API", "send_by": "sms"}, content_type="application/json"
+        )
+    assert created.status_code == 201
+    assert [s.form["message"] for s in fake_provider.sent] == ["Svar via API"]
+    ContactPhone.objects.all().delete()
+    refused = api.post(url, {"body": "Igen", "send_by": "sms"}, content_type="application/json")
+    assert refused.status_code == 400 and "no phone number" in refused.content.decode()
+    bad = api.post(url, {"body": "Igen", "send_by": "pigeon"}, content_type="application/json")
+    assert bad.status_code == 400 and "send_by" in bad.content.decode()
