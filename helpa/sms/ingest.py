@@ -108,6 +108,11 @@ def process_again(inbound: InboundSms) -> InboundSms:
             inbound.save(update_fields=["state", "error"])
     except NotRouted as exc:
         InboundSms.objects.filter(pk=inbound.pk).update(error=str(exc)[:500])
+        inbound.error = str(exc)[:500]
+    except Exception as exc:  # noqa: BLE001 — shown to the admin; the SMS stays kept
+        log.exception("SMS %s could not be placed again", inbound.pk)
+        inbound.error = f"{type(exc).__name__}: {exc}"[:500]
+        InboundSms.objects.filter(pk=inbound.pk).update(error=inbound.error)
     return inbound
 
 
