@@ -163,6 +163,8 @@ def measure(count: int, path: str) -> None:
         batch = ingest.Batch(source=InboundMail.Source.IMPORT, queue=queue)
         for raw in messages:
             batch.add(raw)
+            if batch.full:
+                batch.flush()
         batch.flush()
     else:
         for raw in messages:

@@ -193,8 +193,10 @@ class Batch:
 
         batch = Batch(source=InboundMail.Source.IMPORT, queue=queue, done=report)
         for path in paths:
-            batch.add(path.read_bytes(), tag=path)   # may commit a full batch
-        batch.flush()                                # commits the rest
+            batch.add(path.read_bytes(), tag=path)
+            if batch.full:
+                batch.flush()
+        batch.flush()  # the rest
 
     Every message gets exactly what `ingest_message` gives it — the same checks, the same rows,
     the same failed-mail row when processing fails — but inside its own savepoint of a shared
@@ -215,11 +217,14 @@ class Batch:
     pending_bytes: int = 0
 
     def add(self, raw: bytes, *, tag: Any = None, envelope_recipients: Sequence[str] = ()) -> None:
-        """Queue one message; a batch that is full is stored (see `flush`)."""
+        """Queue one message, to be stored by the next `flush`."""
         self.pending.append(_Pending(raw, tag, envelope_recipients))
         self.pending_bytes += len(raw)
-        if len(self.pending) >= self.max_messages or self.pending_bytes >= self.max_bytes:
-            self.flush()
+
+    @property
+    def full(self) -> bool:
+        """Whether the batch holds enough to be stored now."""
+        return len(self.pending) >= self.max_messages or self.pending_bytes >= self.max_bytes
 
     def flush(self) -> None:
         """Store the queued messages in one transaction, then report each to `done`."""
