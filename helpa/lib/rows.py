@@ -13,6 +13,7 @@ nothing listens to.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -24,7 +25,9 @@ M = TypeVar("M", bound=Model)
 
 # Fields whose value goes to the database unchanged when it is of one of these exact types (or
 # None): their `pre_save` only reads the attribute and their `get_db_prep_save` returns such a
-# value as it is. Any other value, and every other field, takes the field's own way.
+# value as it is. (A DateTimeField without auto_now/auto_now_add is handled alike: an aware
+# datetime only needs the backend's adaptation.) Any other value, and every other field, takes
+# the field's own way.
 _PLAIN: dict[type[Field], tuple[type, ...]] = {
     models.CharField: (str,),
     models.EmailField: (str,),
@@ -61,6 +64,10 @@ def _statement(
         plain = _PLAIN.get(type(f), ())
         if plain and type(f).pre_save is not Field.pre_save:
             plain = ()
+        if type(f) is models.DateTimeField and not (
+            getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ):
+            plain = (datetime,)
         prepared.append((f, f.attname, plain))
     return sql, tuple(prepared), returning
 
@@ -68,7 +75,14 @@ def _statement(
 def _value(instance: Model, field: Field, attname: str, plain: tuple[type, ...]) -> Any:
     if plain:
         value = getattr(instance, attname)
-        if value is None or type(value) in plain:
+        if value is None:
+            return None
+        if type(value) in plain:
+            if plain[0] is datetime:
+                # What DateTimeField.get_db_prep_save does with an aware datetime.
+                if value.utcoffset() is not None:
+                    return connection.ops.adapt_datetimefield_value(value)
+                return field.get_db_prep_save(value, connection)  # naive: its warning
             return value
         return field.get_db_prep_save(value, connection)
     return field.get_db_prep_save(field.pre_save(instance, True), connection)
