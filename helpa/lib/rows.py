@@ -7,7 +7,7 @@ every incoming mail makes (`fetch`).
 database takes to run it. `insert` builds the statement once per model and only prepares the
 values (each field's own `pre_save` and `get_db_prep_save`, so defaults, `auto_now_add`, file
 names and JSON come out exactly as with `save()`). No signals are sent: use it only for models
-nothing listens to.
+nothing listens to, or `create`, which sends `save()`'s.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=Model)
 
@@ -72,7 +74,9 @@ def _statement(
     return sql, tuple(prepared), returning
 
 
-def _value(instance: Model, field: Field, attname: str, plain: tuple[type, ...]) -> Any:
+def _value(
+    db: BaseDatabaseWrapper, instance: Model, field: Field, attname: str, plain: tuple[type, ...]
+) -> Any:
     if plain:
         value = getattr(instance, attname)
         if value is None:
@@ -81,24 +85,45 @@ def _value(instance: Model, field: Field, attname: str, plain: tuple[type, ...])
             if plain[0] is datetime:
                 # What DateTimeField.get_db_prep_save does with an aware datetime.
                 if value.utcoffset() is not None:
-                    return connection.ops.adapt_datetimefield_value(value)
-                return field.get_db_prep_save(value, connection)  # naive: its warning
+                    return db.ops.adapt_datetimefield_value(value)
+                return field.get_db_prep_save(value, db)  # naive: its warning
             return value
-        return field.get_db_prep_save(value, connection)
-    return field.get_db_prep_save(field.pre_save(instance, True), connection)
+        return field.get_db_prep_save(value, db)
+    return field.get_db_prep_save(field.pre_save(instance, True), db)
 
 
 def insert(instance: Model) -> Model:
     """Write `instance` as a new row and give it its primary key, like `instance.save()` for a
     new instance of a model without signal receivers."""
-    sql, fields, returning = _statement(type(instance), connection.vendor)
-    values = [_value(instance, f, attname, plain) for f, attname, plain in fields]
-    with connection.cursor() as cursor:
+    # The connection itself, not the `connection` proxy: each use of the proxy looks the
+    # connection up again (a thread- or task-local), and a row has dozens of them.
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields, returning = _statement(type(instance), db.vendor)
+    values = [_value(db, instance, f, attname, plain) for f, attname, plain in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, values)
         if returning:
             instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
+    return instance
+
+
+def create(instance: M) -> M:
+    """`insert`, with the `pre_save` and `post_save` signals `instance.save()` sends for a new
+    row: for a model something listens to (the webhooks hear of every new contact)."""
+    sender = type(instance)
+    db = connections[DEFAULT_DB_ALIAS]
+    pre_save.send(sender=sender, instance=instance, raw=False, using=db.alias, update_fields=None)
+    insert(instance)
+    post_save.send(
+        sender=sender,
+        instance=instance,
+        created=True,
+        update_fields=None,
+        raw=False,
+        using=db.alias,
+    )
     return instance
 
 
@@ -128,8 +153,9 @@ def fetch(model: type[M], where: str, params: Sequence[Any]) -> M | None:
     ORDER BY … LIMIT 1) as an instance, exactly as `model.objects.filter(…).first()` builds it,
     or None. A QuerySet spends several times the statement's own time building the statement
     and its converters; here they are built once per model."""
-    sql, names, converters = _select(model, connection.ops)
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, names, converters = _select(model, db.ops)
+    with db.cursor() as cursor:
         cursor.execute(f"{sql} WHERE {where}", params)
         row = cursor.fetchone()
     if row is None:
@@ -138,6 +164,6 @@ def fetch(model: type[M], where: str, params: Sequence[Any]) -> M | None:
     for index, column, functions in converters:
         value = values[index]
         for function in functions:
-            value = function(value, column, connection)
+            value = function(value, column, db)
         values[index] = value
-    return model.from_db(connection.alias, names, values)
+    return model.from_db(db.alias, names, values)

@@ -613,10 +613,12 @@ def contact_for(address: str, name: str) -> Contact | None:
         [address, address.lower()],
     )
     if contact is None:
-        contact = Contact.objects.create(
-            name=(name or address.split("@")[0])[:200],
-            email=address,
-            company_id=_company_id_for(address),
+        contact = rows.create(
+            Contact(
+                name=(name or address.split("@")[0])[:200],
+                email=address,
+                company_id=_company_id_for(address),
+            )
         )
     return contact
 

@@ -240,3 +240,23 @@ def test_killing_the_import_midway_then_running_it_again_stores_every_message_on
     assert sorted(Ticket.objects.values_list("title", flat=True)) == sorted(
         f"Question {n}" for n in range(1, N + 1)
     )
+
+
+def test_a_new_sender_is_announced_to_the_webhooks_like_any_new_contact(support: Queue) -> None:
+    from helpa.api import webhooks  # noqa: PLC0415
+    from helpa.api.models import Webhook  # noqa: PLC0415
+
+    hook = Webhook.objects.create(
+        url="http://127.0.0.1:9/", events=["contact.created"], allow_private=True
+    )
+    webhooks.forget()
+    batch = ingest.Batch(source=InboundMail.Source.IMPORT, queue=support)
+    batch.add(message(1))
+    batch.add(
+        message(1, subject="Re: Question 1", references="<q1@kund.se>").replace(
+            b"<q1@kund.se>\nIn-Reply", b"<q1b@kund.se>\nIn-Reply"
+        )
+    )
+    batch.flush()
+    (delivery,) = hook.deliveries.all()
+    assert delivery.payload["data"]["contact"]["email"] == "kund1@kund.se"
