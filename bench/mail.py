@@ -9,10 +9,11 @@ search index, outbox.
 
 Two ways in are measured, each in a fresh SQLite installation under var/bench/mail/<path>/:
 
-- batch (the headline figure): `ingest.Batch`, the way `helpa import-mail` stores messages —
-  up to 50 in one transaction, each in its own savepoint;
+- batch (the headline figure): `ingest.Batch`, the way `helpa import-mail` and IMAP/POP3
+  polling store messages — up to 50 in one transaction, each in its own savepoint;
 - single: `ingest.ingest_message`, one transaction per message, the way the pipe (`helpa
-  mailgate`), the SMTP receiver, the webhook and IMAP/POP3 polling store them.
+  mailgate`), the SMTP receiver and the HTTP webhook store them (each has one message and
+  answers only once it is committed).
 
 Then one 10 MB message is ingested (single path) under tracemalloc to report the extra memory it
 takes.
@@ -174,8 +175,8 @@ def measure(count: int, path: str) -> None:
     stored = InboundMail.objects.filter(state=InboundMail.State.STORED).count()
     rate = count / elapsed
     title = {
-        "batch": "a batch of up to 50 per transaction, as import-mail",
-        "single": "one transaction per message, as the pipe, SMTP, webhook, IMAP/POP3",
+        "batch": "batches of up to 50 per transaction, as import-mail and IMAP/POP3",
+        "single": "one transaction per message, as the pipe, SMTP and the webhook",
     }[path]
     print(
         f"\nMail ingestion on SQLite ({count:,} messages, {volume / 1024 / 1024:.1f} MB): {title}"

@@ -2,17 +2,17 @@
 
 `ingest_message` stores the raw bytes and what became of them in one transaction: the
 `InboundMail` row, the ticket or article, the attachments, the history, the auto-reply in the
-outbox. It commits before the caller removes the message from its source (IMAP flag or delete,
-POP3 delete, the SMTP 250, the pipe's exit 0), so a crash anywhere means the message is fetched
+outbox. It commits before the caller removes the message from its source (the SMTP 250, the
+pipe's exit 0, the webhook's answer), so a crash anywhere means the message is sent or fetched
 again and then recognised as a duplicate — stored exactly once.
 
 A message that cannot be processed (a bug, a database constraint) is still stored, raw, as a
 failed mail an admin can download and re-process; the next message is not held up.
 
-Callers that have many messages at hand (`import-mail`) use a `Batch`: several messages in one
-transaction, each in its own savepoint, so one commit serves them all — and one message that
-fails still only fails itself. The source's copies are to be touched after `Batch.flush`
-returns, which is after that commit.
+Callers that have many messages at hand (`import-mail`, IMAP and POP3 polling) use a `Batch`:
+several messages in one transaction, each in its own savepoint, so one commit serves them all —
+and one message that fails still only fails itself. The source's copies are touched only after
+that commit (in `Batch.done`).
 """
 
 from __future__ import annotations
@@ -211,8 +211,8 @@ class Batch:
     queue: Queue | None = None
     mailbox: Mailbox | None = None
     done: Callable[[Any, IngestResult], None] = lambda _tag, _result: None
-    max_messages: int = BATCH_MESSAGES
-    max_bytes: int = BATCH_BYTES
+    max_messages: int = field(default_factory=lambda: BATCH_MESSAGES)
+    max_bytes: int = field(default_factory=lambda: BATCH_BYTES)
     pending: list[_Pending] = field(default_factory=list)
     pending_bytes: int = 0
 
@@ -245,15 +245,27 @@ class Batch:
 
     def _store_all(self, written: list[InboundMail]) -> list[IngestResult]:
         # Parsing needs no transaction: it is done before the write lock is taken.
-        prepared = [
-            (item, _parse(item.raw, self.queue, self.mailbox, item.envelope_recipients))
-            for item in self.pending
-        ]
+        prepared = [self._prepare(item) for item in self.pending]
         results = []
         with transaction.atomic():
-            for item, (parsed, parse_error, queue, key) in prepared:
+            for item, ready in zip(self.pending, prepared, strict=True):
+                if isinstance(ready, IngestResult):
+                    results.append(ready)
+                    continue
+                parsed, parse_error, queue, key = ready
                 results.append(self._store_one(item.raw, parsed, parse_error, queue, key, written))
         return results
+
+    def _prepare(
+        self, item: _Pending
+    ) -> tuple[ParsedMail | None, str, Queue | None, str] | IngestResult:
+        try:
+            return _parse(item.raw, self.queue, self.mailbox, item.envelope_recipients)
+        except OperationalError:
+            raise  # the database itself: the whole batch is retried later
+        except Exception as exc:  # noqa: BLE001 — one message must not hold up the others
+            log.exception("could not look at an inbound mail of %d bytes", len(item.raw))
+            return IngestResult(inbound=None, error=exc)
 
     def _store_one(
         self,
