@@ -228,8 +228,14 @@ def main() -> None:
             "HELPA_HUEY_IMMEDIATE": "0",  # the outbox is filled, not drained, during the run
             "DJANGO_SETTINGS_MODULE": "helpa.settings",
         }
-        helpa = Path(sys.executable).with_name("helpa")
-        subprocess.run([str(helpa), "migrate", "--noinput", "-v", "0"], env=env, check=True)
+        # `-m helpa` from this tree: the schema of the code measured (the `helpa` script runs
+        # whichever tree the virtualenv was installed from).
+        subprocess.run(
+            [sys.executable, "-m", "helpa", "migrate", "--noinput", "-v", "0"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+        )
         subprocess.run(
             [
                 *(sys.executable, "-m", "bench.mail", "--inside"),
