@@ -1,19 +1,21 @@
-"""Fetching mail from IMAP and POP3 mailboxes: a thin adapter around `ingest.ingest_message`.
+"""Fetching mail from IMAP and POP3 mailboxes: a thin adapter around `ingest.Batch`.
 
 The order of events is what makes a poll safe to kill at any point:
 
-1. download one message (IMAP: `BODY.PEEK[]` by UID, so it is not marked read; POP3: RETR);
-2. `ingest_message` stores it and commits (or recognises it as already stored);
-3. only then act on the server — IMAP: flag \\Seen (keep), \\Deleted + expunge (delete) or
-   move; POP3: DELE (applied by the server at QUIT);
-4. remember the message (`FetchedMessage`, IMAP `last_uid`) so a mailbox that keeps its mail
+1. download messages (IMAP: `BODY.PEEK[]` by UID, so they are not marked read; POP3: RETR);
+2. `ingest.Batch` stores them, several to a transaction, each in its own savepoint, and
+   commits (or recognises one as already stored);
+3. only then act on the server, message by message — IMAP: flag \\Seen (keep), \\Deleted +
+   expunge (delete) or move; POP3: DELE (applied by the server at QUIT);
+4. remember the messages (`FetchedMessage`, IMAP `last_uid`) so a mailbox that keeps its mail
    is not downloaded again.
 
-A crash between 2 and 4 means the message is downloaded again next time and ingest answers
-"duplicate": every message is stored exactly once. One message that cannot be stored never
-holds up the ones after it: it stays on the server, unremembered, and is tried again at the
-next poll. A `TemporaryFailure` (the database is down) ends the poll without touching that
-message.
+A crash between 2 and 4 means the messages are downloaded again next time and ingest answers
+"duplicate": every message is stored exactly once; a crash before 2 commits stores none of the
+batch, and leaves every message of it on the server. One message that cannot be stored never
+holds up the others: it stays on the server, unremembered, and is tried again at the next
+poll. A `TemporaryFailure` (the database is down) ends the poll without touching the messages
+of the batch.
 
 IMAP UIDs are only meaningful within one UIDVALIDITY. When the server changes it (the folder
 was rebuilt), Helpa forgets `last_uid` and looks at every message again; de-duplication keeps
@@ -180,24 +182,23 @@ def _poll_claimed(mailbox: Mailbox, result: PollResult) -> None:
         log.exception("could not record the poll of mailbox %s", mailbox.pk)
 
 
-def _store(raw: bytes, mailbox: Mailbox, source: str, what: str, result: PollResult) -> bool:
-    """Ingest one downloaded message. True when it is safely stored (now or before), so the
-    server copy may be flagged or removed. TemporaryFailure propagates: the poll stops."""
+def _renew_claim(mailbox: Mailbox, result: PollResult) -> None:
     if result.fetched % RENEW_EVERY == 0:  # a long poll keeps its claim on the mailbox
         Mailbox.objects.filter(pk=mailbox.pk).update(polling_until=timezone.now() + POLL_CLAIM)
-    try:
-        outcome = ingest.ingest_message(raw, source=source, mailbox=mailbox)
-    except ingest.TemporaryFailure:
-        raise
-    except Exception as exc:  # noqa: BLE001 — the next message must not be held up
-        log.exception("mailbox %s: %s could not be stored", mailbox.pk, what)
+
+
+def _counted(result: PollResult, what: str, outcome: ingest.IngestResult, mailbox: Mailbox) -> bool:
+    """Count one stored message. True when it is safely stored (now or before), so the server
+    copy may be flagged or removed."""
+    if outcome.error is not None:  # not stored at all: the next message is not held up
+        log.error("mailbox %s: %s could not be stored: %s", mailbox.pk, what, outcome.error)
         result.failed += 1
         result.note(
             _(
                 "Message %(what)s could not be stored (%(error)s). It stays on the server and "
                 "is tried again at the next poll."
             )
-            % {"what": what, "error": exc}
+            % {"what": what, "error": outcome.error}
         )
         return False
     if outcome.duplicate:
@@ -221,10 +222,14 @@ def _already_fetched(mailbox: Mailbox, server_ids: Iterable[str]) -> set[str]:
     return known
 
 
-def _remember(mailbox: Mailbox, server_id: str, *, last_uid: int | None = None) -> None:
+def _remember(mailbox: Mailbox, server_ids: list[str], *, last_uid: int | None = None) -> None:
+    """Remember these messages as fetched (one transaction for a batch of them)."""
+    if not server_ids and last_uid is None:
+        return
     with transaction.atomic():
         FetchedMessage.objects.bulk_create(
-            [FetchedMessage(mailbox=mailbox, server_id=server_id)], ignore_conflicts=True
+            [FetchedMessage(mailbox=mailbox, server_id=server_id) for server_id in server_ids],
+            ignore_conflicts=True,
         )
         if last_uid is not None and last_uid > mailbox.last_uid:
             mailbox.last_uid = last_uid
@@ -536,28 +541,97 @@ def _poll_imap(mailbox: Mailbox, result: PollResult) -> None:
         known = _already_fetched(mailbox, (f"{uidvalidity}:{uid}" for uid in uids))
         # last_uid only moves over messages that are done, so one left on the server is
         # searched for again next time; those after it are skipped through FetchedMessage.
-        all_done_so_far = True
+        progress = _ImapProgress(mailbox, conn, capabilities, result)
+        batch = ingest.Batch(source=InboundMail.Source.IMAP, mailbox=mailbox, done=progress.stored)
         for uid in uids:
             server_id = f"{uidvalidity}:{uid}"
             if server_id in known:
-                if all_done_so_far:
-                    _remember(mailbox, server_id, last_uid=uid)
+                _flush(batch, progress)  # in UID order: what comes before is done first
+                progress.done(server_id, uid)
                 continue
             if result.fetched >= MESSAGES_PER_POLL:
                 result.waiting = sum(f"{uidvalidity}:{u}" not in known for u in uids if u >= uid)
                 break
+            _renew_claim(mailbox, result)
             typ, data = conn.uid("FETCH", str(uid), "(BODY.PEEK[])")
             raw = _imap_body(data) if typ == "OK" else None
-            if raw is not None:
-                result.fetched += 1
-                if not _store(raw, mailbox, InboundMail.Source.IMAP, f"UID {uid}", result):
-                    all_done_so_far = False
-                    continue
-                _imap_after_import(conn, mailbox, uid, capabilities, result)
-            # else: the message was removed meanwhile (another client); nothing to import.
-            _remember(mailbox, server_id, last_uid=uid if all_done_so_far else None)
+            if raw is None:  # removed meanwhile (another client); nothing to import
+                _flush(batch, progress)
+                progress.done(server_id, uid)
+                continue
+            result.fetched += 1
+            batch.add(raw, tag=(server_id, uid))
+            if batch.full:
+                _flush(batch, progress)
+        _flush(batch, progress)
     finally:
         _imap_close(conn)
+
+
+def _flush(batch: ingest.Batch, progress: _ImapProgress | _Pop3Progress) -> None:
+    """Store the batch (the server copies are then flagged, deleted or moved one by one) and
+    remember what is done."""
+    try:
+        batch.flush()
+    finally:
+        progress.remember()
+
+
+class _ImapProgress:
+    """What becomes of each message of an IMAP poll once its batch is committed."""
+
+    def __init__(
+        self, mailbox: Mailbox, conn: imaplib.IMAP4, capabilities: set[str], result: PollResult
+    ) -> None:
+        self.mailbox = mailbox
+        self.conn = conn
+        self.capabilities = capabilities
+        self.result = result
+        self.all_done_so_far = True
+        self.server_ids: list[str] = []
+        self.last_uid: int | None = None
+
+    def stored(self, tag: tuple[str, int], outcome: ingest.IngestResult) -> None:
+        server_id, uid = tag
+        if not _counted(self.result, f"UID {uid}", outcome, self.mailbox):
+            self.all_done_so_far = False
+            return
+        _imap_after_import(self.conn, self.mailbox, uid, self.capabilities, self.result)
+        self.done(server_id, uid)
+
+    def done(self, server_id: str, uid: int) -> None:
+        self.server_ids.append(server_id)
+        if self.all_done_so_far:
+            self.last_uid = uid
+
+    def remember(self) -> None:
+        _remember(self.mailbox, self.server_ids, last_uid=self.last_uid)
+        self.server_ids, self.last_uid = [], None
+
+
+class _Pop3Progress:
+    """What becomes of each message of a POP3 poll once its batch is committed."""
+
+    def __init__(
+        self, mailbox: Mailbox, conn: poplib.POP3, delete: bool, result: PollResult
+    ) -> None:
+        self.mailbox = mailbox
+        self.conn = conn
+        self.delete = delete
+        self.result = result
+        self.server_ids: list[str] = []
+
+    def stored(self, tag: tuple[int, str], outcome: ingest.IngestResult) -> None:
+        number, uidl = tag
+        if not _counted(self.result, f"UIDL {uidl}", outcome, self.mailbox):
+            return
+        if self.delete:
+            self.conn.dele(number)
+        self.server_ids.append(uidl)
+
+    def remember(self) -> None:
+        _remember(self.mailbox, self.server_ids)
+        self.server_ids = []
 
 
 class _Refused(Exception):
@@ -688,6 +762,8 @@ def _poll_pop3(mailbox: Mailbox, result: PollResult) -> None:
         signed_in = True
         listing = _pop3_listing(conn, mailbox)
         known = _already_fetched(mailbox, (uidl for _n, uidl in listing))
+        progress = _Pop3Progress(mailbox, conn, delete, result)
+        batch = ingest.Batch(source=InboundMail.Source.POP3, mailbox=mailbox, done=progress.stored)
         for number, uidl in listing:
             if uidl in known:
                 if delete:  # stored before; the last session ended before its QUIT
@@ -696,14 +772,13 @@ def _poll_pop3(mailbox: Mailbox, result: PollResult) -> None:
             if result.fetched >= MESSAGES_PER_POLL:
                 result.waiting = sum(u not in known for n, u in listing if n >= number)
                 break
+            _renew_claim(mailbox, result)
             _resp, lines, _octets = conn.retr(number)
             result.fetched += 1
-            raw = b"\r\n".join(lines) + b"\r\n"
-            if not _store(raw, mailbox, InboundMail.Source.POP3, f"UIDL {uidl}", result):
-                continue
-            if delete:
-                conn.dele(number)
-            _remember(mailbox, uidl)
+            batch.add(b"\r\n".join(lines) + b"\r\n", tag=(number, uidl))
+            if batch.full:
+                _flush(batch, progress)
+        _flush(batch, progress)
     finally:
         # QUIT makes the server apply the DELEs, all of them of stored messages; without it
         # (a crash, a dropped line) they are undone and the messages come again as duplicates.

@@ -2,8 +2,9 @@
 came in (raw, as received), every message we send (the outbox), and the installation's limits.
 
 Inbound: every way in (IMAP, POP3, the Postfix pipe, the SMTP receiver, the HTTP webhook, file
-import) ends in `ingest.ingest_message`, which writes one `InboundMail` row with the raw bytes
-in the same transaction as the ticket article it makes. Outbound: a reply writes an
+import) ends in `ingest.ingest_message` (or `ingest.Batch`, several to a transaction), which
+writes one `InboundMail` row with the raw bytes in the same transaction as the ticket article it
+makes. Outbound: a reply writes an
 `OutgoingMail` row in the reply's transaction; the worker sends it (see `outbox.py`).
 """
 

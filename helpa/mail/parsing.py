@@ -13,12 +13,16 @@ import binascii
 import email
 import email.errors
 import email.header
+import email.parser
+import email.policy
 import email.utils
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
+from typing import AnyStr
 
 from helpa.lib.html import html_to_text, sanitize_mail_html, text_to_html
 
@@ -460,12 +464,135 @@ def _block_html(lines: list[str], quoted: bool) -> str:
     return f"<blockquote>{html}</blockquote>" if quoted and html else html
 
 
+# --- Reading the MIME structure ------------------------------------------------------------------
+#
+# The stdlib parser reads a message line by line in Python, checking every line against the
+# boundaries of the multiparts it is in: a 50 KB attachment (~900 lines of base64) costs it
+# 1.7 ms, more than everything else Helpa does with the message. `read_message` builds the very
+# same `Message` tree (compat32) for well-formed mail by finding the boundary lines with one
+# regular-expression search per multipart and handing only the header blocks to the stdlib
+# parser. Anything it does not reproduce exactly — a lone CR, a header block that does not end in
+# an empty line, a unix "From " line, double or missing boundaries, an encoded multipart,
+# message/* parts, digests — is left to the stdlib parser, which then reads the whole message.
+# tests/test_parsing_fast.py checks that both give the same tree.
+
+_HEADER_LINE = re.compile(rb"^(From |[\041-\071\073-\176]*:|[\t ])")  # feedparser's headerRE
+_FIRST_BLANK_LINE = re.compile(rb"^\r?\n", re.MULTILINE)
+_BOUNDARY_LINE_END = re.compile(rb"(?P<end>--)?[ \t]*(?:\r?\n|\Z)")
+_HEADERS = email.parser.Parser(policy=email.policy.compat32)
+
+
+class _Unusual(Exception):
+    """The message is not of the shape the fast reading reproduces."""
+
+
+def read_message(raw: bytes) -> Message:
+    """`email.message_from_bytes(raw)` (compat32), the same tree, faster for MIME mail."""
+    if raw.count(b"\r") == raw.count(b"\r\n"):  # the stdlib also ends lines at a lone CR
+        try:
+            return _read_part(raw)
+        except _Unusual:
+            pass
+    return email.message_from_bytes(raw)
+
+
+def _text(data: bytes) -> str:
+    # What the stdlib parser reads: bytes as ASCII, any other byte kept as a surrogate. Each
+    # piece is decoded on its own (the same, byte for byte), so a long ASCII attachment is not
+    # slowed down by a few 8-bit bytes elsewhere in the message.
+    return data.decode("ascii", "surrogateescape")
+
+
+def _read_part(data: bytes) -> Message:
+    """One message or body part whose bytes end where the stdlib parser would see its end.
+    The structure is found on the bytes; header blocks and payloads are decoded as the stdlib
+    decodes the whole message."""
+    blank = _FIRST_BLANK_LINE.search(data)
+    # Without an empty line the whole text is headers (a part that is only headers).
+    head_end, body_start = (blank.start(), blank.end()) if blank else (len(data), len(data))
+    for line in data[:head_end].split(b"\n"):
+        if line and (line.startswith(b"From ") or not _HEADER_LINE.match(line)):
+            raise _Unusual  # a unix From line, or a line that ends the headers early
+    message = _HEADERS.parsestr(_text(data[:body_start]), headersonly=True)
+    body = data[body_start:]
+    maintype = message.get_content_maintype()
+    if maintype == "message":
+        raise _Unusual
+    if maintype != "multipart":
+        message.set_payload(_text(body))
+        return message
+    boundary = message.get_boundary()
+    encoding = str(message.get("content-transfer-encoding", "8bit")).lower()
+    if (
+        boundary is None
+        or encoding not in ("7bit", "8bit", "binary")
+        or message.get_content_type() == "multipart/digest"
+    ):
+        raise _Unusual
+    try:
+        separator = ("--" + boundary).encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # a boundary of decoded (RFC 2231) text
+        raise _Unusual from None
+    parts: list[Message] = []
+    start = None  # where the current part's bytes start
+    for line_start, line_end, closing in _boundary_lines(body, separator):
+        if start is None:  # the first boundary: what is before it is the preamble
+            if closing:
+                raise _Unusual
+            if line_start:
+                message.preamble = _text(_without_last_line_end(body[:line_start]))
+        else:
+            if line_start == start:
+                raise _Unusual  # two boundaries in a row
+            part = _read_part(body[start:line_start])
+            # RFC 2046: the line end before a boundary belongs to the boundary.
+            if part.is_multipart():
+                if part.epilogue == "":
+                    part.epilogue = None
+                elif part.epilogue is not None:
+                    part.epilogue = _without_last_line_end(part.epilogue)
+            else:
+                part.set_payload(_without_last_line_end(part._payload))  # as it is, not decoded
+            parts.append(part)
+        if closing:
+            message.set_payload(parts)
+            message.epilogue = _text(body[line_end:])
+            return message
+        start = line_end
+        if start == len(body):
+            raise _Unusual
+    raise _Unusual  # no boundary, or no closing one
+
+
+def _boundary_lines(body: bytes, separator: bytes) -> Iterator[tuple[int, int, bool]]:
+    """Where each line starts and ends (after its line end) that is `separator`, or the closing
+    `separator--`, maybe followed by white space — the stdlib's boundary test of a line — and
+    whether it is the closing one. Found with bytes.find, which outruns a regular expression
+    that tries every line start of a long attachment."""
+    at = body.find(separator)
+    while at != -1:
+        if at == 0 or body[at - 1] == 10:  # "\n"
+            match = _BOUNDARY_LINE_END.match(body, at + len(separator))
+            if match is not None:
+                yield at, match.end(), bool(match.group("end"))
+                at = body.find(separator, match.end())
+                continue
+        at = body.find(separator, at + 1)
+
+
+def _without_last_line_end(text: AnyStr) -> AnyStr:
+    for end in ("\r\n", "\n", "\r") if isinstance(text, str) else (b"\r\n", b"\n", b"\r"):
+        if text.endswith(end):  # type: ignore[arg-type]
+            return text[: -len(end)]
+    return text
+
+
 # --- The message ------------------------------------------------------------------------------
 
 
 def parse_message(raw: bytes) -> ParsedMail:
     """Read a message. Only a bug raises here; malformed mail yields what can be read."""
-    message = email.message_from_bytes(raw)
+    message = read_message(raw)
     parsed = ParsedMail()
     parsed.defects = [type(d).__name__ for d in message.defects][:20]
     ids = _message_ids(message.get("Message-ID"))

@@ -441,7 +441,7 @@ def add_article(
         stored = _store_attachments(ticket, article, attachments)
         _link_inline_images(article, stored)
     if touch:
-        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+        _touch(ticket.pk, now)
     if reindex:
         search.reindex_ticket(ticket.id)
     mentions = []
@@ -461,6 +461,16 @@ def add_article(
         send_by=send_by,
     )
     return article
+
+
+def _touch(ticket_id: int, now: datetime) -> None:
+    """`Ticket.objects.filter(pk=…).update(updated_at=now)`, written out: every reply and every
+    mail to a ticket runs it, and the ORM's building of the UPDATE costs more than running it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Ticket._meta.db_table} SET updated_at = %s WHERE id = %s",
+            [connection.ops.adapt_datetimefield_value(now), ticket_id],
+        )
 
 
 def _log_time(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from helpa.mail import fetch, ingest, tasks
@@ -201,14 +201,14 @@ def test_a_malformed_message_between_good_ones_holds_nothing_up(
 def test_a_message_that_cannot_be_stored_stays_on_the_server_and_comes_again(
     support: Queue, dovecot: Dovecot, account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_ingest = ingest.ingest_message
+    real_insert = ingest.rows.insert
 
-    def refuse_the_second(raw: bytes, **kwargs: object) -> ingest.IngestResult:
-        if b"Question 2" in raw:
+    def refuse_the_second(instance):  # type: ignore[no-untyped-def]
+        if isinstance(instance, InboundMail) and instance.subject == "Question 2":
             raise RuntimeError("nowhere to put it")
-        return real_ingest(raw, **kwargs)  # type: ignore[arg-type]
+        return real_insert(instance)
 
-    monkeypatch.setattr(ingest, "ingest_message", refuse_the_second)
+    monkeypatch.setattr(ingest.rows, "insert", refuse_the_second)
     dovecot.append(account, [mail(1), mail(2), mail(3)])
     mailbox = make_mailbox(support, dovecot, account, after_import="delete")
 
@@ -221,7 +221,7 @@ def test_a_message_that_cannot_be_stored_stays_on_the_server_and_comes_again(
     mailbox.refresh_from_db()
     assert "nowhere to put it" in mailbox.last_error
 
-    monkeypatch.setattr(ingest, "ingest_message", real_ingest)
+    monkeypatch.undo()
     again = fetch.poll_mailbox(mailbox)
     assert (again.fetched, again.stored) == (1, 1)  # the third is not downloaded again
     assert titles() == ["Question 1", "Question 2", "Question 3"]
@@ -445,15 +445,16 @@ CHILD = textwrap.dedent(
     from django.core.management import call_command
     from helpa.mail import ingest
 
-    stored = ingest.ingest_message
+    ingest.BATCH_MESSAGES = 3
+    stored = ingest.Batch._store_all
 
     def slowly(*args, **kwargs):
-        result = stored(*args, **kwargs)
-        # Committed, and the server copy not yet flagged or removed: the window that matters.
+        results = stored(*args, **kwargs)
+        # Committed, and the server copies not yet flagged or removed: the window that matters.
         time.sleep(0.2)
-        return result
+        return results
 
-    ingest.ingest_message = slowly
+    ingest.Batch._store_all = slowly
     call_command("fetchmail", "--mailbox", sys.argv[1])
     """
 )
@@ -524,29 +525,48 @@ def test_a_crash_between_storing_and_moving_leaves_no_duplicate(
 ) -> None:
     dovecot.append(account, [mail(n) for n in range(1, 6)])
     mailbox = make_mailbox(support, dovecot, account, after_import="move", move_to_folder="Done")
-    real_ingest = ingest.ingest_message
+    real_after_import = fetch._imap_after_import
     calls = 0
 
-    def crash_after_the_third(raw: bytes, **kwargs: object) -> ingest.IngestResult:
+    def crash_at_the_third(*args: object) -> None:
         nonlocal calls
-        result = real_ingest(raw, **kwargs)  # type: ignore[arg-type]
         calls += 1
         if calls == 3:
             raise Crash
-        return result
+        real_after_import(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ingest, "ingest_message", crash_after_the_third)
+    monkeypatch.setattr(fetch, "_imap_after_import", crash_at_the_third)
     with pytest.raises(Crash):
         fetch.poll_mailbox(Mailbox.objects.get(pk=mailbox.pk))
-    assert InboundMail.objects.count() == 3
-    assert len(dovecot.folder(account)) == 3  # the third is stored but still in INBOX
+    # The batch was committed; two of its messages were moved, then the process died.
+    assert InboundMail.objects.count() == 5
+    assert len(dovecot.folder(account)) == 3
 
-    monkeypatch.setattr(ingest, "ingest_message", real_ingest)
+    monkeypatch.undo()
     result = fetch.poll_mailbox(Mailbox.objects.get(pk=mailbox.pk))
 
-    assert (result.fetched, result.stored, result.duplicates) == (3, 2, 1)
+    assert (result.fetched, result.stored, result.duplicates) == (3, 0, 3)
     assert InboundMail.objects.count() == 5 and Article.objects.count() == 5
     assert dovecot.folder(account) == [] and len(dovecot.folder(account, "Done")) == 5
+
+
+def test_a_batch_the_database_refuses_stays_on_the_server(
+    support: Queue, dovecot: Dovecot, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dovecot.append(account, [mail(n) for n in range(1, 4)])
+    mailbox = make_mailbox(support, dovecot, account, after_import="delete")
+
+    def locked(key: str) -> bool:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(ingest, "_already_stored", locked)
+    result = fetch.poll_mailbox(mailbox)
+    assert "database is locked" in result.error and result.stored == 0
+    assert len(dovecot.folder(account)) == 3 and not InboundMail.objects.exists()
+
+    monkeypatch.undo()
+    again = fetch.poll_mailbox(mailbox)
+    assert (again.fetched, again.stored) == (3, 3) and dovecot.folder(account) == []
 
 
 # --- The worker and the command -----------------------------------------------------------------

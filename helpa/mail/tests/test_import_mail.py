@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError, OutputWrapper
-from django.db import connection
+from django.db import OperationalError, connection
 
 from helpa.mail import ingest
 from helpa.mail.models import InboundMail, MailAddress, QueueMail
@@ -234,13 +234,35 @@ def test_a_temporary_failure_stops_the_run_and_says_how_to_go_on(
     monkeypatch.setattr(import_mail_module, "RETRIES", 1)
     monkeypatch.setattr(import_mail_module.time, "sleep", lambda seconds: None)
 
-    def database_down(*args: object, **kwargs: object) -> ingest.IngestResult:
-        raise ingest.TemporaryFailure("database is locked")
+    def database_down(*args: object, **kwargs: object) -> bool:
+        raise OperationalError("database is locked")
 
-    monkeypatch.setattr(ingest, "ingest_message", database_down)
+    monkeypatch.setattr(ingest, "_already_stored", database_down)
     with pytest.raises(CommandError, match="Run the same command again") as stopped:
         run("--queue", "support", str(src))
     assert stopped.value.returncode == 75
+    assert "Stopped at " + str(src / "a.eml") in str(stopped.value)
+    assert not InboundMail.objects.exists()
+
+
+def test_one_message_that_fails_does_not_hold_up_the_others_in_its_batch(
+    support: Queue, src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(1, 6):
+        (src / f"{n}.eml").write_bytes(message(f"Mail {n}", f"Mon, 03 Mar 2025 10:0{n}:00 +0100"))
+    real_open_ticket = ingest._open_ticket
+
+    def open_ticket(queue, parsed, inbound, related):  # type: ignore[no-untyped-def]
+        if parsed.subject == "Mail 3":
+            raise RuntimeError("the pipeline tripped")
+        return real_open_ticket(queue, parsed, inbound, related)
+
+    monkeypatch.setattr(ingest, "_open_ticket", open_ticket)
+    out, err = run("--queue", "support", str(src))
+    assert "stored 4," in out and "failed 1," in out
+    assert "3.eml: RuntimeError: the pipeline tripped" in err
+    assert titles_in_ticket_order() == ["Mail 1", "Mail 2", "Mail 4", "Mail 5"]
+    assert InboundMail.objects.get(state=InboundMail.State.FAILED).subject == "Mail 3"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,9 +3,10 @@
 PATH may be an .eml file, an mbox file, a Maildir, or a directory holding any of them (searched
 recursively). Every message goes through the same pipeline as new mail, oldest first (by the
 Date header; messages without a usable date come last, in the order found), so tickets and
-threads are built as they happened. Each message is committed on its own and recognised again
-by its Message-ID (or content), so an import that was interrupted is simply run again: what is
-already stored counts as a duplicate.
+threads are built as they happened. Messages are stored in batches (`ingest.Batch`: up to 50 to
+a transaction, each in its own savepoint, so one that fails is stored as a failed mail and the
+others still commit) and recognised again by their Message-ID (or content), so an import that
+was interrupted is simply run again: what is already stored counts as a duplicate.
 
 The file name has a dash because the command is called `import-mail`: Django names commands
 after their module, found with pkgutil, and imports them with importlib, which takes any name.
@@ -257,15 +258,35 @@ class Command(BaseCommand):
         counts: Counter[str] = Counter(skipped=len(collector.skipped))
         progress = Progress(self.stderr, len(sources))
         failures: list[str] = []
+        done = 0
+
+        def count(outcome: str) -> None:
+            nonlocal done
+            done += 1
+            counts[outcome] += 1
+            progress.update(done, counts)
+
+        def stored(source: Source, result: ingest.IngestResult) -> None:
+            count(self._outcome_of(source, result, failures))
+
+        batch = ingest.Batch(source=InboundMail.Source.IMPORT, queue=target, done=stored)
         try:
-            for done, source in enumerate(sources, start=1):
-                outcome = self._import_one(source, target, failures)
-                counts[outcome] += 1
-                progress.update(done, counts)
+            for source in sources:
+                raw = self._read(source, failures)
+                if isinstance(raw, str):
+                    if batch.pending:  # the progress counts in the order found
+                        self._flush(batch)
+                    count(raw)
+                    continue
+                batch.add(raw, tag=source)
+                if batch.full:
+                    self._flush(batch)
+            self._flush(batch)
         finally:
             self._summary(counts, failures)
 
-    def _import_one(self, source: Source, queue: Queue | None, failures: list[str]) -> str:
+    def _read(self, source: Source, failures: list[str]) -> bytes | str:
+        """The message's bytes, or the outcome when there are none to store."""
         try:
             raw = source.read()
         except (OSError, KeyError) as exc:
@@ -278,10 +299,16 @@ class Command(BaseCommand):
                 _("Skipped %(path)s: %(why)s") % {"path": source.label, "why": _("empty message")}
             )
             return "skipped"
+        return raw
+
+    def _flush(self, batch: ingest.Batch) -> None:
+        """Store the batch. One the database refused (locked, restarting) stored nothing and is
+        still pending: it is tried again after a pause, and the run stops when that keeps
+        failing."""
         for attempt in range(RETRIES + 1):
             try:
-                result = ingest.ingest_message(raw, source=InboundMail.Source.IMPORT, queue=queue)
-                break
+                batch.flush()
+                return
             except ingest.TemporaryFailure as exc:
                 if attempt == RETRIES:
                     raise CommandError(
@@ -289,10 +316,17 @@ class Command(BaseCommand):
                             "Stopped at %(label)s: %(error)s. Run the same command again to "
                             "continue; what is stored already is skipped."
                         )
-                        % {"label": source.label, "error": exc},
+                        % {"label": batch.pending[0].tag.label, "error": exc},
                         returncode=EX_TEMPFAIL,
                     ) from exc
                 time.sleep(0.5 * 2**attempt)
+
+    def _outcome_of(self, source: Source, result: ingest.IngestResult, failures: list[str]) -> str:
+        if result.error is not None:
+            failures.append(
+                _("Failed: %(label)s: %(error)s") % {"label": source.label, "error": result.error}
+            )
+            return "failed"
         outcome = _outcome(result)
         if outcome == "failed" and result.inbound is not None:
             failures.append(
