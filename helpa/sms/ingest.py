@@ -122,6 +122,7 @@ def _place(inbound: InboundSms, media_count: int) -> None:
     contact, number = contact_for(inbound.sender)
     ticket = open_conversation(contact, number, queue if keyword else None, settings)
     body = _body(inbound.text, media_count)  # as written, keyword and all
+    is_new = ticket is None
     if ticket is None:
         title = " ".join(text.split())[:TITLE_LENGTH] or _("SMS from %(number)s") % {
             "number": inbound.sender
@@ -129,33 +130,22 @@ def _place(inbound: InboundSms, media_count: int) -> None:
         ticket = actions.open_ticket(
             SMS_ACTOR, queue=queue, title=title, channel=Channel.SMS, contact=contact
         )
-        article = actions.add_article(
-            SMS_ACTOR,
-            ticket,
-            ArticleKind.CUSTOMER,
-            body,
-            contact=contact,
-            author_name=contact.name,
-            touch=False,
-        )
-        if settings.thread_days:
-            decision = _(
-                "New ticket: %(name)s has no open SMS conversation from the last %(days)s days."
-            ) % {
-                "name": contact.name,
-                "days": settings.thread_days,
-            }
-        else:
-            decision = _("New ticket: every SMS starts a new ticket.")
+    article = actions.add_article(
+        SMS_ACTOR,
+        ticket,
+        ArticleKind.CUSTOMER,
+        body,
+        contact=contact,
+        author_name=contact.name,
+        touch=not is_new,  # a new ticket's creation time is its last change
+    )
+    if is_new and settings.thread_days:
+        decision = _(
+            "New ticket: %(name)s has no open SMS conversation from the last %(days)s days."
+        ) % {"name": contact.name, "days": settings.thread_days}
+    elif is_new:
+        decision = _("New ticket: every SMS starts a new ticket.")
     else:
-        article = actions.add_article(
-            SMS_ACTOR,
-            ticket,
-            ArticleKind.CUSTOMER,
-            body,
-            contact=contact,
-            author_name=contact.name,
-        )
         if ticket.status in REOPENED_BY_A_REPLY:
             status = Status.OPEN if ticket.owner_id else Status.NEW
             actions.update_ticket(SMS_ACTOR, ticket, {"status": status})
