@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from helpa.crm.models import ContactPhone
 from helpa.lib import events
 from helpa.tickets.actions import TicketError
-from helpa.tickets.models import Article, ArticleKind, Ticket
+from helpa.tickets.models import Article, ArticleKind, Attachment, Ticket
 
 from . import outbox
 from .models import InboundSms, OutgoingSms, SmsSettings
@@ -55,6 +55,8 @@ def text_the_reply(
     number = reply_number(ticket)
     if not number:
         raise TicketError(_("The ticket's contact has no phone number to send an SMS to."))
+    if Attachment.objects.filter(article=article).exists():
+        raise TicketError(_("An SMS cannot carry files: send the reply by mail, or without them."))
     outbox.queue_sms(
         OutgoingSms.Kind.REPLY,
         number,

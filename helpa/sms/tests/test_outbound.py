@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -101,6 +102,24 @@ def test_a_reply_by_mail_on_an_sms_ticket_sends_no_sms(
         reply(agent_client, sms_ticket, "Per mail", send_by="mail")
     assert not OutgoingSms.objects.exists() and not fake_provider.sent
     assert Article.objects.filter(ticket=sms_ticket, body_text__contains="Per mail").exists()
+
+
+def test_a_reply_with_files_is_not_sent_by_sms(
+    elks, sms_ticket: Ticket, agent_client: Client
+) -> None:
+    response = agent_client.post(
+        reverse("tickets:article", args=[sms_ticket.number]),
+        {
+            "kind": "reply",
+            "body": "Här är manualen",
+            "send_by": "sms",
+            "attachments": SimpleUploadedFile("manual.pdf", b"%PDF-1.4 x", "application/pdf"),
+        },
+    )
+    assert response.status_code == 400
+    assert "An SMS cannot carry files" in response.content.decode()
+    assert not Article.objects.filter(ticket=sms_ticket, kind="reply").exists()
+    assert not OutgoingSms.objects.exists()
 
 
 @pytest.mark.parametrize("problem", ["too long", "no number", "sms off"])
