@@ -218,6 +218,7 @@ class Ticket(models.Model):
         blank=True,
         related_name="tickets",
         verbose_name=_("contact"),
+        db_index=False,  # ticket_contact_idx below serves "contact = ?" as well
     )
     company = models.ForeignKey(
         Company,
@@ -226,6 +227,7 @@ class Ticket(models.Model):
         blank=True,
         related_name="tickets",
         verbose_name=_("company"),
+        db_index=False,  # ticket_company_idx below serves "company = ?" as well
     )
     due_at = models.DateTimeField(_("due date"), null=True, blank=True)
     hidden_until = models.DateTimeField(_("hidden until"), null=True, blank=True)
@@ -334,6 +336,10 @@ class Ticket(models.Model):
                 name="ticket_merged_idx",
                 condition=Q(merged_into__isnull=False),
             ),
+            # A contact's and a company's tickets, newest first (the ticket page's sidebar,
+            # their own pages): read backwards from the newest, not sorted from all of them.
+            models.Index(fields=["contact", "-created_at"], name="ticket_contact_idx"),
+            models.Index(fields=["company", "-created_at"], name="ticket_company_idx"),
             # Retention's daily question: a queue's tickets closed before a date.
             models.Index(
                 fields=["queue", "closed_at"],

@@ -343,23 +343,22 @@ RECENT_TICKETS = 5
 
 def _recent_tickets(request: HttpRequest, ticket: Ticket) -> tuple[list[Ticket], list[Ticket]]:
     """The contact's and the company's latest tickets besides this one, of those the agent may
-    open: one query for both (each side's newest few chosen in a subquery), split here."""
-    if not ticket.contact_id and not ticket.company_id:
-        return [], []
-    visible = Ticket.objects.visible_to(request.user).exclude(pk=ticket.pk).order_by("-created_at")
-    wanted = Q()
-    for field, value in (("contact_id", ticket.contact_id), ("company_id", ticket.company_id)):
-        if value:
-            newest = visible.filter(**{field: value}).values("pk")[:RECENT_TICKETS]
-            wanted |= Q(pk__in=newest)
-    rows = list(
-        Ticket.objects.filter(wanted)
+    open: one query for each side, each read backwards from the newest on its own index
+    (ticket_contact_idx, ticket_company_idx). One query for both, as an OR of two subqueries,
+    made PostgreSQL read the whole table (330 ms at 1,000,000 tickets)."""
+    visible = (
+        Ticket.objects.visible_to(request.user)
+        .exclude(pk=ticket.pk)
         .only("number", "title", "status", "created_at", "contact_id", "company_id")
         .order_by("-created_at", "-pk")
     )
-    of_contact = [t for t in rows if ticket.contact_id and t.contact_id == ticket.contact_id]
-    of_company = [t for t in rows if ticket.company_id and t.company_id == ticket.company_id]
-    return of_contact[:RECENT_TICKETS], of_company[:RECENT_TICKETS]
+
+    def newest(**condition: int) -> list[Ticket]:
+        return list(visible.filter(**condition)[:RECENT_TICKETS])
+
+    of_contact = newest(contact_id=ticket.contact_id) if ticket.contact_id else []
+    of_company = newest(company_id=ticket.company_id) if ticket.company_id else []
+    return of_contact, of_company
 
 
 def _ticket_page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
