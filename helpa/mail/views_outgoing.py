@@ -33,7 +33,9 @@ def _outgoing_for(request: HttpRequest, pk: int) -> OutgoingMail:
 def _back(request: HttpRequest, mail: OutgoingMail) -> HttpResponse:
     """To the reply on the ticket page; an HTMX request gets the reply's delivery part."""
     if getattr(request, "htmx", False) and mail.article_id:
-        return render(request, "mail/article_delivery.html", {"article": mail.article})
+        article = mail.article
+        article.mails_sent = list(article.outgoing_mails.all())  # type: ignore[attr-defined]
+        return render(request, "mail/article_delivery.html", {"article": article})
     url = reverse("tickets:detail", args=[mail.ticket.number])
     return redirect(f"{url}#article-{mail.article_id}" if mail.article_id else url)
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -294,13 +294,17 @@ class ThreadTab:
 def _thread_tabs(ticket: Ticket, show_all: bool) -> list[ThreadTab]:
     """The thread in its three tabs; each entry's files are in `entry.files` (one query for
     the whole ticket, which costs less than prefetching per entry)."""
-    # inbound_mail, outgoing_mails, inbound_sms, outgoing_sms: how a message came and went
-    # by mail or SMS (the mail and SMS apps' includes in _article.html), loaded once for the
-    # whole thread.
+    # inbound_mail, mails_sent, inbound_sms, sms_sent: how a message came and went by mail or
+    # SMS (the mail and SMS apps' includes in _article.html), loaded once for the whole
+    # thread. As plain lists (to_attr): a prefetch into the related manager builds a queryset
+    # per entry, ~0.06 ms each, 200 of them for each relation on a long thread.
     articles = list(
         ticket.articles.select_related(
             "author", "author_contact", "inbound_mail", "inbound_sms"
-        ).prefetch_related("outgoing_mails", "outgoing_sms")
+        ).prefetch_related(
+            Prefetch("outgoing_mails", to_attr="mails_sent"),
+            Prefetch("outgoing_sms", to_attr="sms_sent"),
+        )
     )
     files: dict[int, list[Attachment]] = {}
     for file in Attachment.objects.filter(ticket=ticket, article__isnull=False).order_by("id"):
