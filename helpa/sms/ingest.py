@@ -184,8 +184,9 @@ def route(text: str, settings: SmsSettings) -> tuple[Queue, str, str]:
 
 
 def contact_for(sender: str) -> tuple[Contact, str]:
-    """The contact with this phone number (the newest when several share it), or a new contact named by the number; and the number in E.164 ("" when the
-    sender is a name, as some companies send, which cannot be answered)."""
+    """The contact with this phone number (the newest when several share it), or a new
+    contact named by the number; and the number in E.164 ("" when the sender is a name, as
+    some companies send, which cannot be answered)."""
     try:
         number = normalise_phone(sender)
     except ValidationError:
