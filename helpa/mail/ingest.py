@@ -54,8 +54,6 @@ from .parsing import MailPart, ParsedMail, content_hash, parse_message
 log = logging.getLogger(__name__)
 MAIL_ACTOR = actions.Actor(name="Mail")
 TICKET_TAG = re.compile(r"\[#(\d{1,18})\]")
-# A reply to a closed ticket starts a new one; to a resolved/waiting/on-hold one it reopens it.
-REOPENED_BY_A_REPLY = {Status.WAITING, Status.RESOLVED, Status.ON_HOLD}
 
 
 class TemporaryFailure(Exception):
@@ -733,9 +731,7 @@ def _add_to_ticket(ticket: Ticket, parsed: ParsedMail, inbound: InboundMail) -> 
             contact=contact,
             author_name=parsed.from_name or parsed.from_address,
         )
-        if ticket.status in REOPENED_BY_A_REPLY:
-            status = Status.OPEN if ticket.owner_id else Status.NEW
-            actions.update_ticket(MAIL_ACTOR, ticket, {"status": status})
+        actions.reopen_for_customer_message(MAIL_ACTOR, ticket)
     contact_address = ticket.contact.email if ticket.contact_id else ""
     _add_participants(ticket, parsed, contact_address or "")
     return article

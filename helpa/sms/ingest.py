@@ -32,8 +32,6 @@ from .providers import Incoming
 
 log = logging.getLogger(__name__)
 SMS_ACTOR = actions.Actor(name="SMS")
-# As with mail: an answer to a resolved, waiting or on-hold ticket reopens it.
-REOPENED_BY_A_REPLY = {Status.WAITING, Status.RESOLVED, Status.ON_HOLD}
 TITLE_LENGTH = 60
 
 
@@ -146,9 +144,7 @@ def _place(inbound: InboundSms, media_count: int) -> None:
     elif is_new:
         decision = _("New ticket: every SMS starts a new ticket.")
     else:
-        if ticket.status in REOPENED_BY_A_REPLY:
-            status = Status.OPEN if ticket.owner_id else Status.NEW
-            actions.update_ticket(SMS_ACTOR, ticket, {"status": status})
+        actions.reopen_for_customer_message(SMS_ACTOR, ticket)
         decision = _("Joined %(ticket)s: the open SMS conversation of %(name)s.") % {
             "ticket": ticket.display_number,
             "name": contact.name,

@@ -65,11 +65,11 @@ def reply_text(article: Article, settings: SmsSettings) -> str:
     return text
 
 
-def status_url(sms: OutgoingSms) -> str:
+def status_url(sms_id: int, provider: str) -> str:
     """Where the provider reports this SMS's delivery. The signed id proves the report is about
     an SMS we sent (46elks signs nothing; Twilio's signature is checked as well)."""
-    signed = signing.Signer(salt=STATUS_SALT).sign(str(sms.pk))
-    return django_settings.BASE_URL + reverse("sms:status", args=[sms.provider, signed])
+    signed = signing.Signer(salt=STATUS_SALT).sign(str(sms_id))
+    return django_settings.BASE_URL + reverse("sms:status", args=[provider, signed])
 
 
 def sms_id_from(signed: str) -> int | None:
@@ -108,8 +108,8 @@ def send_one(sms: OutgoingSms, settings: SmsSettings, now: datetime) -> str:
     if not settings.is_on:
         result = providers.SendResult(ok=False, error=_("SMS is not set up."), retry=True)
     else:
-        sms.provider = settings.provider
-        result = providers.send(settings, sms.recipient, sms.text, status_url(sms))
+        report_to = status_url(sms.pk, settings.provider)
+        result = providers.send(settings, sms.recipient, sms.text, report_to)
     if result.ok:
         OutgoingSms.objects.filter(pk=sms.pk).update(
             state=OutgoingSms.State.SENT,

@@ -330,6 +330,19 @@ def update_ticket(
     return current
 
 
+# A customer's message to a ticket waiting on them, resolved or on hold hands it back to us;
+# a closed ticket stays closed (the channels start a new one).
+REOPENED_BY_A_CUSTOMER = {Status.WAITING, Status.RESOLVED, Status.ON_HOLD}
+
+
+def reopen_for_customer_message(actor: User | Actor | None, ticket: Ticket) -> Ticket:
+    """After a customer's message (mail, SMS): back to Open, or New when nobody owns it."""
+    if ticket.status not in REOPENED_BY_A_CUSTOMER:
+        return ticket
+    status = Status.OPEN if ticket.owner_id else Status.NEW
+    return update_ticket(actor, ticket, {"status": status})
+
+
 def set_status(
     actor: User | Actor | None,
     ticket: Ticket,

@@ -9,7 +9,7 @@ from django import template
 
 from helpa.tickets.models import ArticleKind, Channel, Ticket
 
-from ..models import InboundSms, SmsSettings
+from ..models import SmsSettings
 from ..subscribers import reply_number
 
 register = template.Library()
@@ -33,15 +33,15 @@ def sms_reply_choice(ticket: Ticket) -> ReplyChoice | None:
     number = reply_number(ticket)
     if not number:
         return None
-    last_from_customer = (
-        ticket.articles.filter(kind=ArticleKind.CUSTOMER).order_by("-created_at", "-pk").first()
+    # The customer's last message, and the SMS it came as (None: not an SMS): one query.
+    last = list(
+        ticket.articles.filter(kind=ArticleKind.CUSTOMER)
+        .order_by("-created_at", "-pk")
+        .values_list("inbound_sms", flat=True)[:1]
     )
-    by_sms = (
-        last_from_customer is not None
-        and InboundSms.objects.filter(article=last_from_customer).exists()
-    )
-    if not by_sms and last_from_customer is None:
-        by_sms = ticket.channel == Channel.SMS
-    if not by_sms and ticket.channel == Channel.SMS:
-        by_sms = not (ticket.contact and ticket.contact.email)
+    if last and last[0] is not None:
+        by_sms = True
+    else:
+        no_mail = not last or not (ticket.contact and ticket.contact.email)
+        by_sms = ticket.channel == Channel.SMS and no_mail
     return ReplyChoice(number=number, by_sms=by_sms, signature=settings.signature)
