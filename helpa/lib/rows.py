@@ -154,12 +154,25 @@ def fetch(model: type[M], where: str, params: Sequence[Any]) -> M | None:
     or None. A QuerySet spends several times the statement's own time building the statement
     and its converters; here they are built once per model."""
     db = connections[DEFAULT_DB_ALIAS]
-    sql, names, converters = _select(model, db.ops)
+    sql, _names, _converters = _select(model, db.ops)
     with db.cursor() as cursor:
         cursor.execute(f"{sql} WHERE {where}", params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _instance(model, db, row)
+
+
+def fetch_all(model: type[M], where: str, params: Sequence[Any]) -> list[M]:
+    """Every row of `SELECT <every column> FROM <table> WHERE <where>`, as `fetch` builds one."""
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, _names, _converters = _select(model, db.ops)
+    with db.cursor() as cursor:
+        cursor.execute(f"{sql} WHERE {where}", params)
+        found = cursor.fetchall()
+    return [_instance(model, db, row) for row in found]
+
+
+def _instance(model: type[M], db: BaseDatabaseWrapper, row: Sequence[Any]) -> M:
+    _sql, names, converters = _select(model, db.ops)
     values = list(row)
     for index, column, functions in converters:
         value = values[index]

@@ -8,7 +8,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from .models import InboundMail, MailAddress, Mailbox, MailSettings, QueueMail
+from .models import ATTENTION_STATES, InboundMail, MailAddress, Mailbox, MailSettings, QueueMail
 
 PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
 
@@ -178,20 +178,12 @@ class MailSettingsForm(forms.ModelForm):
         self.fields["max_message_mb"].validators += [MinValueValidator(1), MaxValueValidator(500)]
 
 
-ATTENTION_STATES = [
-    InboundMail.State.FAILED,
-    InboundMail.State.HELD,
-    InboundMail.State.REJECTED,
-    InboundMail.State.BOUNCE,
-]
-
-
 class InboundFilterForm(forms.Form):
     state = forms.ChoiceField(
         label=_("state"),
         required=False,
         choices=[("", _("Needs attention"))]
-        + [(s.value, s.label) for s in ATTENTION_STATES]
+        + [(s, InboundMail.State(s).label) for s in ATTENTION_STATES]
         + [(InboundMail.State.IGNORED.value, InboundMail.State.IGNORED.label)],
     )
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from helpa.crm.models import Brand, Contact
 from helpa.lib.recent import RecentlyRead
-from helpa.tickets.models import Article, Queue, Ticket
+from helpa.tickets.models import Article, LiteralIn, Queue, Ticket
 
 # Settings rows every message reads, at most a few seconds old (see MailSettings.cached).
 _recent = RecentlyRead()
@@ -321,6 +321,11 @@ def _make_directory(storage: FileSystemStorage, directory: str) -> None:
         os.umask(old_umask)
 
 
+# Received mail an admin should look at (the failed-mail list): what did not become part of a
+# ticket, and delivery reports.
+ATTENTION_STATES = ("failed", "held", "rejected", "bounce")
+
+
 class InboundMail(models.Model):
     """One message as received, whatever became of it."""
 
@@ -341,8 +346,15 @@ class InboundMail(models.Model):
         IGNORED = "ignored", _("Ignored")
 
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.SET_NULL, null=True, blank=True)
-    queue = models.ForeignKey(Queue, on_delete=models.SET_NULL, null=True, blank=True)
+    # Not indexed: nothing looks received mail up by mailbox or queue; only deleting one of
+    # those (rare) clears the column, with one pass over the table, while an index would cost
+    # every incoming mail a page.
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     raw = models.FileField(upload_to=_raw_path, max_length=300)
     size = models.PositiveBigIntegerField(default=0)
     # "<scope>:<message-id>" or "<scope>:sha256:<digest>": the same message is stored once.
@@ -373,9 +385,15 @@ class InboundMail(models.Model):
             models.Index(
                 fields=["state", "-received_at"],
                 name="inbound_attention_idx",
-                condition=Q(state__in=["held", "failed", "rejected"]),
+                condition=Q(state__in=ATTENTION_STATES),
             )
         ]
+
+
+# The failed-mail list asks for the attention states with `state__literal_in`: SQLite uses the
+# partial index above only when the query repeats its condition literally, the same values in
+# the same order (see LiteralIn).
+InboundMail._meta.get_field("state").register_lookup(LiteralIn)
 
 
 class OutgoingMail(models.Model):
@@ -402,7 +420,10 @@ class OutgoingMail(models.Model):
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, null=True, blank=True, related_name="outgoing_mails"
     )
-    queue = models.ForeignKey(Queue, on_delete=models.SET_NULL, null=True, blank=True)
+    # Not indexed, as InboundMail.queue.
+    queue = models.ForeignKey(
+        Queue, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     message_id = models.CharField(max_length=300, unique=True)
     sender = models.CharField(max_length=300)
     recipients = models.JSONField(default=list)  # envelope recipients, lower-case

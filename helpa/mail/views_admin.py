@@ -22,14 +22,13 @@ from helpa.tickets.models import Queue
 
 from . import ingest
 from .forms import (
-    ATTENTION_STATES,
     InboundFilterForm,
     MailAddressForm,
     MailboxForm,
     MailSettingsForm,
     QueueMailForm,
 )
-from .models import InboundMail, MailAddress, Mailbox, MailSettings, QueueMail
+from .models import ATTENTION_STATES, InboundMail, MailAddress, Mailbox, MailSettings, QueueMail
 
 PAGE_SIZE = 50
 
@@ -53,7 +52,7 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
     form = InboundFilterForm(request.GET or None)
     state = form.cleaned_data["state"] if form.is_valid() else ""
     mails = InboundMail.objects.select_related("queue", "ticket", "mailbox")
-    mails = mails.filter(state=state) if state else mails.filter(state__in=ATTENTION_STATES)
+    mails = mails.filter(state=state) if state else mails.filter(state__literal_in=ATTENTION_STATES)
     page = Paginator(mails.order_by("-received_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

@@ -127,7 +127,10 @@ def look_for(queue: Queue | None) -> Look:
 class TicketLink(models.Model):
     """A link that opens one ticket for one contact without a login (ServIT's "ärendelänk")."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="customer_links")
+    # Indexed by ticketlink_ticket_idx (ticket, expires_at).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="customer_links", db_index=False
+    )
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -382,7 +382,11 @@ PUBLIC_KINDS = [ArticleKind.CUSTOMER, ArticleKind.REPLY]
 class Article(models.Model):
     """One entry of a ticket's thread: from the customer, from us, or internal."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="articles")
+    # Indexed by article_thread_idx (ticket, created_at), which serves every look-up by ticket:
+    # a second index on the ticket alone would only cost every new entry a page.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="articles", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=ArticleKind.choices)
     body_html = models.TextField(blank=True)  # sanitised
     body_text = models.TextField(blank=True)  # plain rendition, for search and plain-text mail
@@ -498,7 +502,10 @@ class TimeEntry(models.Model):
 class HistoryEntry(models.Model):
     """One changed field (or one event) of a ticket: who, when, from what, to what."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="history")
+    # Indexed by history_ticket_idx (ticket, version).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="history", db_index=False
+    )
     actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
     actor_name = models.CharField(max_length=200, blank=True)  # rules, jobs, mail
     field = models.CharField(max_length=50)

@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_noop
 
 from helpa.accounts.models import User
-from helpa.lib import events
+from helpa.lib import events, rows
 
 from .models import Article, ArticleKind, Notification, Ticket
 
@@ -24,15 +24,21 @@ def _notify(users: set[User], ticket: Ticket, kind: str, actor: Any, text: str =
 
 
 def _watchers(ticket: Ticket) -> set[User]:
+    """The ticket's followers and its owner."""
     # A ticket opened in this transaction says it has no followers (open_ticket): no query.
     cached = getattr(ticket, "_prefetched_objects_cache", {}).get("followers")
     if cached is not None and cached.query.is_empty():
-        watchers: set[User] = set()
-    else:
-        watchers = set(ticket.followers.all())
-    if ticket.owner_id:
-        watchers.add(ticket.owner)
-    return watchers
+        return {ticket.owner} if ticket.owner_id else set()
+    # Followers and owner in one statement, written out: every reply and every customer mail
+    # asks, and the ORM spends more building the join than the database answering it.
+    followers = Ticket.followers.through._meta.db_table
+    return set(
+        rows.fetch_all(
+            User,
+            f"id IN (SELECT user_id FROM {followers} WHERE ticket_id = %s) OR id = %s",
+            [ticket.pk, ticket.owner_id],
+        )
+    )
 
 
 @events.subscribe("ticket.changed")

@@ -15,6 +15,7 @@ from helpa.accounts.models import User
 from helpa.tickets import actions
 from helpa.tickets.models import (
     Article,
+    ArticleKind,
     Attachment,
     HistoryEntry,
     Notification,
@@ -280,6 +281,30 @@ def test_followers_hear_of_changes_once_they_are_committed(
     with django_capture_on_commit_callbacks(execute=True):
         actions.update_ticket(alice, ticket, {"priority": Priority.LOW})
     assert Notification.objects.count() == 1
+
+
+def test_a_customer_message_notifies_the_owner_and_the_followers_once(
+    alice: User,
+    admin: User,
+    bob_agent: User,
+    ticket: Ticket,
+    django_capture_on_commit_callbacks,
+    django_assert_num_queries,
+) -> None:
+    Ticket.objects.filter(pk=ticket.pk).update(owner=alice)
+    ticket.refresh_from_db()
+    actions.follow(alice, ticket, admin)
+    actions.follow(alice, ticket, alice)  # the owner following too: still one notice
+    mail = actions.Actor(name="Mail")
+    with django_capture_on_commit_callbacks() as callbacks:
+        actions.add_article(mail, ticket, ArticleKind.CUSTOMER, "<p>Any news?</p>")
+    # After the commit: the owner and followers in one statement, the notices in one more.
+    with django_assert_num_queries(2):
+        for callback in callbacks:
+            callback()
+    notified = Notification.objects.filter(kind=Notification.Kind.REPLIED)
+    assert sorted(n.user.email for n in notified) == sorted([alice.email, admin.email])
+    assert bob_agent.email not in {n.user.email for n in notified}
 
 
 def test_the_actor_is_not_notified_of_their_own_change(
