@@ -126,11 +126,17 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "helpa.sqlite3",
             # WAL lets the worker write while web requests read; IMMEDIATE avoids the
-            # "database is locked" upgrade deadlock between two writers.
+            # "database is locked" upgrade deadlock between two writers. A checkpoint (copying
+            # the WAL into the database file) every 10,000 pages (~40 MB) rather than SQLite's
+            # 1,000: the pages every write touches (index ends, the search index) are copied
+            # once per checkpoint, not ten times — a fifth of each mail's commit time.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA wal_autocheckpoint=10000;"
+                ),
             },
             # A file, not :memory:, so that a worker or server process started by a test
             # sees the same test database.
