@@ -3,18 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def without_index(model_name, name, field, table, column, index):
-    """The AlterField to db_index=False, done as the DROP INDEX it amounts to (on SQLite the
-    AlterField itself would copy the whole table)."""
-    return migrations.SeparateDatabaseAndState(
-        state_operations=[migrations.AlterField(model_name=model_name, name=name, field=field)],
-        database_operations=[
-            migrations.RunSQL(
-                f'DROP INDEX IF EXISTS "{index}"', f'CREATE INDEX "{index}" ON "{table}" ("{column}")'
-            )
-        ],
-    )
+from helpa.lib.migration_ops import without_index
 
 
 class Migration(migrations.Migration):
