@@ -101,8 +101,8 @@ def apply_search(
     """Narrow `queryset` to the tickets whose text has every word of `text`.
 
     use_index=False when `queryset` is already narrow (the active tickets, a few percent): then
-    PostgreSQL checks the words on those rows. Through the index, a common word ("fungerar", in
-    almost half of all tickets) would first collect every ticket that has it."""
+    the database checks the words on those rows. Through the index, a common word ("fungerar",
+    in almost half of all tickets) would first collect every ticket that has it."""
     text = text.strip()
     if not text:
         return queryset
@@ -121,9 +121,14 @@ def apply_search(
         fts_query = _fts5_query(text)
         if not fts_query:
             return queryset.none()
+        # Through the index, SQLite walks the matches and looks each ticket up by id (a common
+        # word: 40,000 look-ups at 100,000 tickets, 37 ms). Otherwise the unary + keeps it from
+        # driving by id: it walks the narrow set by its own index and checks each ticket
+        # against the list of matches, built once (7 ms).
+        column = "tickets_ticket.id" if use_index else "+tickets_ticket.id"
         return queryset.extra(
             where=[
-                "tickets_ticket.id IN (SELECT rowid FROM tickets_ticket_fts "
+                f"{column} IN (SELECT rowid FROM tickets_ticket_fts "
                 "WHERE tickets_ticket_fts MATCH %s)"
             ],
             params=[fts_query],
