@@ -166,14 +166,44 @@ def _unfold(text: str) -> str:
     return " ".join(text.replace("\r", " ").replace("\n", " ").replace("\x00", "").split())
 
 
+# One address, bare or as `Plain Name <address>`, of letters, digits and a few marks only: the
+# shape of most From and To headers. For these `getaddresses` (a Python tokenizer, the costliest
+# step of reading a small mail's headers) gives just the name and the address, which
+# `_plain_addresses` takes directly; anything else — quotes, comments, commas, encoded words,
+# 8-bit text — goes to `getaddresses`.
+_PLAIN_ADDRESS = re.compile(
+    r"\s*(?:(?P<name>[A-Za-z0-9][A-Za-z0-9 .\-]*?)\s*<(?P<inner>[\w.+\-]+@[\w.\-]+)>"
+    r"|(?P<bare>[\w.+\-]+@[\w.\-]+))\s*",
+    re.ASCII,
+)
+
+
+def _plain_addresses(values: list[str]) -> list[tuple[str, str]] | None:
+    """`getaddresses(values)` when every value is one plain address (see _PLAIN_ADDRESS), else
+    None."""
+    found = []
+    for value in values:
+        match = _PLAIN_ADDRESS.fullmatch(value)
+        if match is None:
+            return None
+        if match["bare"]:
+            found.append(("", match["bare"]))
+        else:
+            found.append((" ".join(match["name"].split()), match["inner"]))
+    return found
+
+
 def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
     # A raw 8-bit header comes as a Header object whose str() loses the bytes: decode it first.
     values = [
         decode_header(v) if isinstance(v, email.header.Header) else str(v)
         for v in message.get_all(name, [])
     ]
+    if not values:
+        return []
     result = []
-    for display, address in email.utils.getaddresses(values):
+    pairs = _plain_addresses(values)
+    for display, address in email.utils.getaddresses(values) if pairs is None else pairs:
         address = _unfold(decode_header(address)).strip().lower()
         if "@" in address:
             result.append((decode_header(display)[:200], address[:254]))

@@ -207,6 +207,9 @@ def open_ticket(
 
 
 def _set_description(ticket: Ticket, html: str) -> None:
+    if not html:  # (a mailed ticket has none: its text is the first article)
+        ticket.description = ticket.description_text = ""
+        return
     ticket.description = sanitize_html(html)
     ticket.description_text = html_to_text(ticket.description)
 
