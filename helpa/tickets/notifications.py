@@ -35,7 +35,7 @@ def _watchers(ticket: Ticket) -> set[User]:
     return set(
         rows.fetch_all(
             User,
-            f"id IN (SELECT user_id FROM {followers} WHERE ticket_id = %s) OR id = %s",
+            f"id IN (SELECT user_id FROM {followers} WHERE ticket_id = %s UNION ALL SELECT %s)",
             [ticket.pk, ticket.owner_id],
         )
     )
