@@ -35,3 +35,12 @@ def poll_mailboxes_every_minute() -> dict[str, int]:
         totals["failed"] += result.failed
         totals["errors"] += bool(result.error)
     return totals
+
+
+@db_periodic_task(crontab(hour="3", minute="50"))
+@lock_task("mail-orphaned-files")
+def remove_orphaned_raw_files_nightly() -> int:
+    """Raw message files a killed process left without their row (see sweep)."""
+    from .sweep import remove_orphaned_raw_files
+
+    return remove_orphaned_raw_files()
