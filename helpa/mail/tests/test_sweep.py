@@ -76,3 +76,13 @@ def test_an_orphan_of_yesterday_is_found_in_its_day_folder(support: Queue) -> No
 
     assert sweep.remove_orphaned_raw_files() == 1
     assert not _exists(moved)
+
+
+def test_the_nightly_task_runs_the_sweep(support: Queue) -> None:
+    from helpa.mail.tasks import remove_orphaned_raw_files_nightly
+
+    orphan = InboundMail(source=InboundMail.Source.SMTP)
+    save_raw(orphan.raw, _mail(5))
+    _age(orphan.raw.name, hours=2)
+    assert remove_orphaned_raw_files_nightly.call_local() == 1
+    assert not _exists(orphan.raw.name)
