@@ -183,6 +183,7 @@ class _Pending:
     raw: bytes
     tag: Any  # the caller's name for the message (a path, a UID), handed back with the result
     envelope_recipients: Sequence[str] = ()
+    queue: Queue | None = None  # this message's own queue, else the batch's
 
 
 @dataclass
@@ -214,9 +215,17 @@ class Batch:
     pending: list[_Pending] = field(default_factory=list)
     pending_bytes: int = 0
 
-    def add(self, raw: bytes, *, tag: Any = None, envelope_recipients: Sequence[str] = ()) -> None:
-        """Queue one message, to be stored by the next `flush`."""
-        self.pending.append(_Pending(raw, tag, envelope_recipients))
+    def add(
+        self,
+        raw: bytes,
+        *,
+        tag: Any = None,
+        envelope_recipients: Sequence[str] = (),
+        queue: Queue | None = None,
+    ) -> None:
+        """Queue one message, to be stored by the next `flush` (into `queue`, when given, rather
+        than the batch's)."""
+        self.pending.append(_Pending(raw, tag, envelope_recipients, queue))
         self.pending_bytes += len(raw)
 
     @property
@@ -258,7 +267,9 @@ class Batch:
         self, item: _Pending
     ) -> tuple[ParsedMail | None, str, Queue | None, str] | IngestResult:
         try:
-            return _parse(item.raw, self.queue, self.mailbox, item.envelope_recipients)
+            return _parse(
+                item.raw, item.queue or self.queue, self.mailbox, item.envelope_recipients
+            )
         except OperationalError:
             raise  # the database itself: the whole batch is retried later
         except Exception as exc:  # noqa: BLE001 — one message must not hold up the others

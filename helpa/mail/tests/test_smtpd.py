@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import smtplib
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from helpa.mail import ingest
 from helpa.mail.models import InboundMail, MailAddress, MailSettings
-from helpa.mail.smtp_receiver import HelpaController, make_controller
+from helpa.mail.smtp_receiver import HelpaController, HelpaHandler, _Delivery, make_controller
 from helpa.tickets.models import Queue, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -164,3 +166,127 @@ def test_a_larger_message_sent_without_declaring_its_size_is_552(
     # The connection is still good for the next, smaller message.
     assert smtp.sendmail(SENDER, ["support@helpa.test"], message()) == {}
     assert InboundMail.objects.count() == 1
+
+
+def test_messages_arriving_together_share_one_commit_and_each_is_answered_after_it(
+    server: HelpaController,
+) -> None:
+    """A burst from several connections: while the database thread is busy the messages wait,
+    then go in together (one transaction); every sender gets 250 and every message is stored
+    once, in the queue its recipient is bound to."""
+    handler = server.handler
+    groups: list[int] = []
+    together = handler._ingest_together
+
+    slow = threading.Event()
+
+    def recording(messages: list[tuple[bytes, list[str]]]) -> list:
+        groups.append(len(messages))
+        slow.wait(20)  # the first store takes a while: the others arrive meanwhile
+        return together(messages)
+
+    handler._ingest_together = recording  # type: ignore[method-assign]
+    answers: dict[int, object] = {}
+
+    def send(n: int) -> None:
+        to = "billing@helpa.test" if n % 2 else "support@helpa.test"
+        with smtplib.SMTP(server.hostname, server.port, timeout=30) as client:
+            try:
+                answers[n] = client.sendmail(SENDER, [to], message(to, f"<burst-{n}@kund.se>"))
+            except smtplib.SMTPException as exc:
+                answers[n] = exc
+
+    senders = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    senders[0].start()
+    deadline = time.monotonic() + 20
+    while not groups and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first is being stored …
+    for thread in senders[1:]:
+        thread.start()
+    while len(handler._waiting) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)  # … while the other five arrive and wait
+    assert len(handler._waiting) == 5
+    assert not answers  # nobody is answered before their message is committed
+    slow.set()
+    for thread in senders:
+        thread.join(30)
+
+    assert answers == {n: {} for n in range(6)}
+    assert groups == [1, 5]
+    stored = InboundMail.objects.filter(state=InboundMail.State.STORED)
+    assert stored.count() == 6
+    assert {m.queue.slug for m in stored if "burst-1@" in m.message_id} == {"billing"}
+    assert Ticket.objects.filter(queue__slug="billing").count() == 3
+
+
+def test_one_message_of_a_group_that_cannot_be_stored_is_answered_451_alone(
+    server: HelpaController, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = server.handler
+    real_store_one = ingest.Batch._store_one
+
+    def refusing(batch: ingest.Batch, raw: bytes, *args: object) -> ingest.IngestResult:
+        if b"<burst-broken@" in raw:
+            return ingest.IngestResult(inbound=None, error=RuntimeError("disk full"))
+        return real_store_one(batch, raw, *args)
+
+    monkeypatch.setattr(ingest.Batch, "_store_one", refusing)
+    slow = threading.Event()
+    together = handler._ingest_together
+
+    stores: list[int] = []
+
+    def slowly(messages: list[tuple[bytes, list[str]]]) -> list:
+        stores.append(len(messages))
+        slow.wait(20)
+        return together(messages)
+
+    handler._ingest_together = slowly  # type: ignore[method-assign]
+    answers: dict[str, object] = {}
+
+    def send(name: str) -> None:
+        with smtplib.SMTP(server.hostname, server.port, timeout=30) as client:
+            try:
+                answers[name] = client.sendmail(
+                    SENDER, ["support@helpa.test"], message(message_id=f"<burst-{name}@kund.se>")
+                )
+            except smtplib.SMTPDataError as exc:
+                answers[name] = exc.smtp_code
+
+    names = ["first", "ok", "broken", "also-ok"]
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    deadline = time.monotonic() + 20
+    while not stores and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first is being stored
+    senders = [threading.Thread(target=send, args=(name,)) for name in names[1:]]
+    for thread in senders:
+        thread.start()
+    while len(handler._waiting) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(handler._waiting) == 3
+    slow.set()
+    for thread in [first, *senders]:
+        thread.join(30)
+
+    assert answers == {"first": {}, "ok": {}, "broken": 451, "also-ok": {}}
+    assert stores == [1, 3]
+    stored = set(InboundMail.objects.values_list("message_id", flat=True))
+    assert stored == {"<burst-first@kund.se>", "<burst-ok@kund.se>", "<burst-also-ok@kund.se>"}
+
+
+def test_a_group_holds_what_a_batch_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most BATCH_MESSAGES messages and BATCH_BYTES bytes go into one transaction (a message
+    larger than that goes alone); the rest wait for the next."""
+    monkeypatch.setattr(ingest, "BATCH_MESSAGES", 3)
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 100)
+    handler = HelpaHandler()
+    try:
+        sizes = [10, 10, 10, 10, 60, 60, 500, 10]
+        handler._waiting = [_Delivery(b"x" * size, [], None) for size in sizes]  # type: ignore[arg-type]
+        groups = []
+        while handler._waiting:
+            groups.append([len(d.raw) for d in handler._next_group()])
+    finally:
+        handler.close()
+    assert groups == [[10, 10, 10], [10, 60], [60], [500], [10]]
