@@ -1,23 +1,7 @@
-"""The portal's browser fixtures (Chromium, the live server, the watch on every page).
-
-`browser` is started for this package only: Playwright's sync API allows one running instance
-per thread, and the other browser packages start their own session-wide one after this
-package has finished."""
+"""The knowledge base's browser fixtures: the portal's (Chromium, the live server, the watch on
+every page, signed-out visitors). `browser`, imported here, is package-scoped: this package gets
+its own instance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from playwright.sync_api import Browser, sync_playwright
-
 from helpa.portal.tests.browser.conftest import *  # noqa: F403 — the shared fixtures
-from helpa.tickets.tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:  # noqa: F811 — this package's own instance
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
